@@ -1,0 +1,5 @@
+"""`python -m rnnforecast` runs the command-line interface."""
+
+from rnnforecast.cli import main
+
+main()

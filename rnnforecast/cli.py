@@ -1,0 +1,270 @@
+"""The `rnnforecast` command line: thin Typer commands over the library.
+
+TensorFlow is imported inside the commands that need it, so `--help` and `validate` stay fast.
+Errors the user can fix print `Error: ...` and exit with the code of their kind (see README).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import sys
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rnnforecast import __version__
+from rnnforecast.errors import INTERRUPTED_EXIT_CODE, RnnForecastError
+
+app = typer.Typer(
+    name="rnnforecast",
+    help="Time-series forecasting with Keras recurrent networks, scored against naive "
+    "baselines.\n\nExample: rnnforecast train configs/sine.yaml",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+Verbose = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show TensorFlow's logs and full tracebacks.")
+]
+InputFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--input",
+        "-i",
+        help="CSV/Parquet file with the run's columns; default: the data the run was trained on.",
+    ),
+]
+RunDirectory = Annotated[Path, typer.Argument(help="A run directory written by `train`.")]
+Overrides = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="Override a config key, e.g. --set training.epochs=5."),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rnnforecast {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Time-series forecasting with Keras recurrent networks, scored against naive baselines."""
+
+
+@app.command()
+def train(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="YAML config; without it, the built-in default (synthetic data)."),
+    ] = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option("--run-dir", help="Write the run here instead of runs/<name>-<time>."),
+    ] = None,
+    overrides: Overrides = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress; print only the run directory.")
+    ] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Train a model and write a run directory (model, scaler, config, metrics, plots).
+
+    Example: rnnforecast train configs/a10.yaml --set training.epochs=50
+    """
+    with _errors_reported(verbose):
+        from rnnforecast.config import load_config
+
+        settings = load_config(config, overrides)
+        from rnnforecast.evaluation import format_comparison
+        from rnnforecast.training import train as train_run
+
+        run = train_run(settings, run_dir=run_dir, progress="none" if quiet else "auto")
+        if quiet:
+            typer.echo(str(run.path))
+            return
+        typer.echo(f"\nRun directory: {run.path}")
+        typer.echo(f"Metrics:       {run.path / 'metrics.json'}")
+        typer.echo(f"Plots:         {run.path / 'forecast.png'}, {run.path / 'loss.png'}")
+        typer.echo(f"Test forecasts: {run.path / 'forecast_test.csv'}\n")
+        typer.echo("Test part (never seen in training), original units:")
+        typer.echo(format_comparison(run.metrics))
+
+
+@app.command()
+def predict(
+    run_dir: RunDirectory,
+    input_file: InputFile = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the forecasts to this CSV/Parquet file; default stdout."
+        ),
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Forecast the horizon after the end of each series.
+
+    Example: rnnforecast predict runs/a10-20240101-120000 --input new.csv --output forecast.csv
+    """
+    with _errors_reported(verbose):
+        from rnnforecast.run import load_run
+
+        run = load_run(run_dir)
+        from rnnforecast.prediction import load_input
+        from rnnforecast.prediction import predict as predict_frame
+
+        forecasts = predict_frame(run, load_input(run, input_file))
+        if output is None:
+            forecasts.to_csv(sys.stdout, index=False)
+            return
+        from rnnforecast.run import write_atomic
+
+        write_atomic(output, lambda path: _write_table(forecasts, path, output.suffix))
+        typer.echo(f"Wrote {len(forecasts)} forecasts to {output}", err=True)
+
+
+@app.command()
+def evaluate(
+    run_dir: RunDirectory,
+    input_file: InputFile = None,
+    last: Annotated[
+        int | None,
+        typer.Option(
+            "--last",
+            min=1,
+            help="Score the last N points of each series; default: the run's test part size.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Score the model on the end of each series next to naive and seasonal naive.
+
+    Example: rnnforecast evaluate runs/a10-20240101-120000 --input newer.csv --last 12
+    """
+    with _errors_reported(verbose):
+        from rnnforecast.run import load_run
+
+        run = load_run(run_dir)
+        from rnnforecast.evaluation import format_comparison
+        from rnnforecast.prediction import evaluate as evaluate_run
+        from rnnforecast.prediction import load_input
+
+        metrics = evaluate_run(run, load_input(run, input_file), last)
+        if as_json:
+            typer.echo(json.dumps(metrics, indent=2))
+        else:
+            typer.echo(format_comparison(metrics))
+
+
+@app.command()
+def plot(
+    run_dir: RunDirectory,
+    input_file: InputFile = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG file to write.")] = Path(
+        "forecast.png"
+    ),
+    verbose: Verbose = False,
+) -> None:
+    """Plot actual vs forecast over the training, validation and test parts, and the future.
+
+    Example: rnnforecast plot runs/a10-20240101-120000 --output a10.png
+    """
+    with _errors_reported(verbose):
+        from rnnforecast.run import load_run
+
+        run = load_run(run_dir)
+        from rnnforecast.plots import save_figure
+        from rnnforecast.prediction import forecast_plot, load_input
+        from rnnforecast.run import write_atomic
+
+        figure = forecast_plot(run, load_input(run, input_file))
+        write_atomic(output, lambda path: save_figure(figure, str(path)))
+        typer.echo(f"Wrote {output}")
+
+
+@app.command()
+def validate(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="YAML config; without it, the built-in default."),
+    ] = None,
+    overrides: Overrides = None,
+    verbose: Verbose = False,
+) -> None:
+    """Check a config and its data; print the resolved config with every default filled in.
+
+    Example: rnnforecast validate configs/a10.yaml --set window.horizon=18
+    """
+    with _errors_reported(verbose):
+        from rnnforecast.config import dump_config, load_config
+        from rnnforecast.data import load_dataset
+        from rnnforecast.splitting import check_split, resolve_defaults, split_points
+
+        settings = load_config(config, overrides)
+        dataset = load_dataset(settings.data)
+        points = split_points(dataset, settings)
+        resolved = resolve_defaults(settings, dataset, points)
+        check_split(dataset, points, resolved)
+        typer.echo(dump_config(resolved), nl=False)
+
+
+def _write_table(frame: Any, path: Path, suffix: str) -> None:
+    if suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _errors_reported(verbose: bool) -> Iterator[None]:
+    """Turn library errors into `Error: ...` and their exit code; SIGTERM cleans up like Ctrl-C."""
+    from rnnforecast.backend import show_tensorflow_logs
+
+    show_tensorflow_logs(verbose)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    except RnnForecastError as error:
+        if verbose:
+            traceback.print_exc()
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("Error: interrupted; nothing was written.", err=True)
+        raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:
+        if verbose:
+            traceback.print_exc()
+        typer.echo(
+            f"Error: internal error ({type(error).__name__}: {error}). Nothing was written. "
+            "Re-run with --verbose for the traceback and report it.",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main() -> None:
+    """Entry point of the `rnnforecast` console script."""
+    app()

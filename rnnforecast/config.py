@@ -1,0 +1,443 @@
+"""The YAML config: pydantic models for every section, loading with overrides, and dumping.
+
+Every key has a default and a description; unknown keys are errors. `load_config` turns each
+validation problem into one line naming the file and the dotted key, e.g.
+``configs/x.yaml: model.units: must be > 0 (got -3)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from rnnforecast.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "default"
+DEFAULT_SYNTHETIC_PERIOD = 50.0
+FILE_SOURCES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, assignments are re-validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class NoiseConfig(Section):
+    kind: Literal["uniform", "normal"] = Field(
+        "normal",
+        description="`uniform`: scale * U(0, 1), as in the classic tutorial; "
+        "`normal`: N(0, scale^2).",
+    )
+    scale: float = Field(0.2, ge=0, description="Noise scale (0 turns noise off).")
+
+
+class SyntheticConfig(Section):
+    length: int = Field(1000, ge=10, description="Number of points.")
+    period: float | None = Field(
+        None,
+        gt=0,
+        description="Period of the sine in steps (default 50 unless `frequency` is given).",
+    )
+    frequency: float | None = Field(
+        None,
+        gt=0,
+        description="Angular frequency in radians per step, instead of `period` "
+        "(sin(0.02 t) is `frequency: 0.02`).",
+    )
+    amplitude: float = Field(1.0, description="Amplitude of the sine.")
+    trend: float = Field(0.0, description="Linear trend added per step.")
+    noise: NoiseConfig = Field(default_factory=NoiseConfig, description="Additive noise.")
+    seed: int = Field(0, description="Seed of the noise generator.")
+
+    @model_validator(mode="after")
+    def _one_of_period_or_frequency(self) -> SyntheticConfig:
+        if self.period is not None and self.frequency is not None:
+            raise ValueError(
+                "give either `period` or `frequency`, not both "
+                f"(got period={self.period}, frequency={self.frequency})"
+            )
+        return self
+
+    @property
+    def angular_frequency(self) -> float:
+        """Radians per step of the sine."""
+        if self.frequency is not None:
+            return self.frequency
+        period = self.period if self.period is not None else DEFAULT_SYNTHETIC_PERIOD
+        return 2 * 3.141592653589793 / period
+
+
+class DataConfig(Section):
+    source: Literal["csv", "parquet", "synthetic"] | None = Field(
+        None,
+        description="Where the series comes from; by default taken from the suffix of `path`, "
+        "or `synthetic` when there is no `path`.",
+    )
+    path: Path | None = Field(
+        None, description="CSV or Parquet file, relative to the config file's folder."
+    )
+    time_column: str | None = Field(
+        None, description="Timestamp column; without it the rows are consecutive integer steps."
+    )
+    target: str | None = Field(
+        None,
+        description="Column to forecast; may be left out when the file has one numeric column "
+        "besides the time and id columns.",
+    )
+    id_column: str | None = Field(
+        None, description="Series id column for long-format files (many series, one model)."
+    )
+    covariates: list[str] = Field(
+        default_factory=list,
+        description="Extra numeric input columns, known up to the forecast origin.",
+    )
+    frequency: str | None = Field(
+        None,
+        description="Pandas frequency alias (`MS`, `QS`, `D`, `h` ...); inferred when left out.",
+    )
+    season_length: PositiveInt | None = Field(
+        None,
+        description="Steps per season for seasonal naive and MASE; inferred from the "
+        "frequency (monthly 12, quarterly 4, daily 7, hourly 24 ...) when left out.",
+    )
+    synthetic: SyntheticConfig = Field(
+        default_factory=SyntheticConfig,
+        description="The sine-plus-noise series used when `source` is `synthetic`.",
+    )
+
+    @model_validator(mode="after")
+    def _source_matches_path(self) -> DataConfig:
+        if self.source is None:
+            if self.path is None:
+                object.__setattr__(self, "source", "synthetic")
+            else:
+                suffix = self.path.suffix.lower()
+                if suffix not in FILE_SOURCES:
+                    raise ValueError(
+                        f"cannot tell the format of `path` {str(self.path)!r} from its suffix; "
+                        "set `source: csv` or `source: parquet`"
+                    )
+                object.__setattr__(self, "source", FILE_SOURCES[suffix])
+        if self.source in ("csv", "parquet") and self.path is None:
+            raise ValueError(
+                f"`path` is required when `source` is {self.source!r}; "
+                "add `path: your_file` under `data`"
+            )
+        if self.source == "synthetic":
+            for key in ("path", "time_column", "target", "id_column"):
+                if getattr(self, key) is not None:
+                    raise ValueError(
+                        f"`{key}` is set but `source` is 'synthetic'; "
+                        f"remove `{key}` or set `source` to csv or parquet"
+                    )
+            if self.covariates:
+                raise ValueError("`covariates` need a data file; the synthetic series has none")
+        overlap = {self.time_column, self.id_column, self.target} & set(self.covariates)
+        if overlap - {None}:
+            raise ValueError(
+                f"`covariates` must not repeat the time, id or target column "
+                f"(got {sorted(overlap - {None})})"
+            )
+        return self
+
+
+class WindowConfig(Section):
+    lookback: PositiveInt | None = Field(
+        None,
+        description="Past steps the model sees; by default max(2 season lengths, 2 horizons, "
+        "8), capped at half the training part.",
+    )
+    horizon: PositiveInt = Field(
+        12, description="Steps forecast at once (direct multi-step output)."
+    )
+    stride: PositiveInt = Field(1, description="Steps between consecutive training windows.")
+
+
+SplitSize = Annotated[
+    int | float,
+    Field(union_mode="left_to_right"),
+]
+
+
+class SplitConfig(Section):
+    validation: SplitSize = Field(
+        0.1,
+        description="End part of each series before the test part used for early stopping: "
+        "a fraction (< 1, at least one horizon) or a number of points (0 turns it off).",
+    )
+    test: SplitSize = Field(
+        0.2,
+        description="End part of each series the model never sees in training, scored against "
+        "the baselines: a fraction (< 1, at least one horizon) or a number of points.",
+    )
+
+    @field_validator("validation", "test")
+    @classmethod
+    def _fraction_or_count(cls, value: int | float) -> int | float:
+        if value < 0:
+            raise ValueError(f"must be >= 0 (got {value})")
+        if isinstance(value, float) and value >= 1:
+            if not value.is_integer():
+                raise ValueError(f"must be a fraction below 1 or a whole count (got {value})")
+            return int(value)
+        return value
+
+    @field_validator("test")
+    @classmethod
+    def _test_not_empty(cls, value: int | float) -> int | float:
+        if value == 0:
+            raise ValueError("must be > 0: without a test part nothing is scored")
+        return value
+
+    def sizes(self, length: int, horizon: int) -> tuple[int, int]:
+        """Points in the validation and test parts of a series of `length` points.
+
+        A fraction is rounded up to at least one `horizon`, so short series still get a
+        window to validate and test on; a count is taken as given.
+
+        Example: `SplitConfig(validation=0.1, test=0.2).sizes(100, 12)` is `(12, 20)`.
+        """
+        return _count(self.validation, length, horizon), _count(self.test, length, horizon)
+
+
+def _count(size: int | float, length: int, horizon: int) -> int:
+    if isinstance(size, int):
+        return size
+    return max(horizon, round(size * length)) if size > 0 else 0
+
+
+Activation = Literal["tanh", "relu", "sigmoid", "elu", "selu", "gelu", "softsign", "linear"]
+
+
+class ModelConfig(Section):
+    cell: Literal["simple_rnn", "lstm", "gru"] = Field("lstm", description="Recurrent cell.")
+    units: list[PositiveInt] = Field(
+        default_factory=lambda: [64],
+        min_length=1,
+        description="Units of the recurrent layer; a list stacks several layers.",
+    )
+    activation: Activation = Field("tanh", description="Activation of the recurrent layers.")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the recurrent inputs.")
+    recurrent_dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the recurrent state.")
+    bidirectional: bool = Field(False, description="Wrap each recurrent layer in Bidirectional.")
+    dense: list[PositiveInt] = Field(
+        default_factory=list, description="Sizes of hidden dense layers before the output layer."
+    )
+    dense_activation: Activation = Field(
+        "relu", description="Activation of the hidden dense layers."
+    )
+
+    @field_validator("units", mode="before")
+    @classmethod
+    def _one_int_is_one_layer(cls, value: Any) -> Any:
+        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class TrainingConfig(Section):
+    epochs: PositiveInt = Field(200, description="Maximum number of epochs.")
+    batch_size: PositiveInt = Field(32, description="Windows per gradient step.")
+    optimizer: Literal["adam", "rmsprop", "sgd"] = Field("adam", description="Optimizer.")
+    learning_rate: float = Field(1e-3, gt=0, le=1, description="Learning rate.")
+    loss: Literal["mse", "mae", "huber"] = Field("mse", description="Training loss.")
+    early_stopping: int = Field(
+        20,
+        ge=0,
+        description="Patience in epochs without improvement of the validation loss (the "
+        "training loss without validation); the best weights are restored. 0 turns it off.",
+    )
+    shuffle: bool = Field(True, description="Shuffle training windows between epochs.")
+    seed: int = Field(42, description="Seed for weights, dropout and shuffling.")
+
+
+class OutputConfig(Section):
+    dir: Path = Field(Path("runs"), description="Folder that receives run directories.")
+    name: str | None = Field(
+        None, description="Run name prefix; the config file's name by default."
+    )
+
+
+class Config(Section):
+    """The whole pipeline: data, windows, split, scaling, model, training, output."""
+
+    data: DataConfig = Field(default_factory=DataConfig, description="The series.")
+    window: WindowConfig = Field(default_factory=WindowConfig, description="Windowing.")
+    split: SplitConfig = Field(default_factory=SplitConfig, description="Chronological split.")
+    scaling: Literal["standard", "minmax", "none"] = Field(
+        "standard",
+        description="Scaler fitted on the training part only (per series in long format).",
+    )
+    model: ModelConfig = Field(default_factory=ModelConfig, description="The network.")
+    training: TrainingConfig = Field(default_factory=TrainingConfig, description="Fitting.")
+    output: OutputConfig = Field(default_factory=OutputConfig, description="Run directories.")
+
+
+def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> Config:
+    """Read, override and validate a config.
+
+    Args:
+        path: YAML file; `None` gives the built-in default (synthetic data).
+        overrides: `key.path=value` strings, values parsed as YAML (`training.epochs=2`).
+
+    Returns:
+        The validated `Config`, with `data.path` made absolute relative to the file's folder.
+
+    Example:
+        `load_config("configs/sine.yaml", ["training.epochs=2"])`
+    """
+    label = str(path) if path is not None else "<default config>"
+    raw = _read_yaml(Path(path)) if path is not None else {}
+    for override in overrides or []:
+        _apply_override(raw, override)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_format_validation_error(label, error)) from None
+    if path is not None:
+        if config.data.path is not None and not config.data.path.is_absolute():
+            config.data.path = (Path(path).parent / config.data.path).resolve()
+        if config.output.name is None:
+            config.output.name = Path(path).stem
+    elif config.output.name is None:
+        config.output.name = DEFAULT_CONFIG_NAME
+    return config
+
+
+def config_from_dict(raw: dict[str, Any], label: str) -> Config:
+    """Validate an already-parsed config (a run directory's resolved `config.yaml`)."""
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_format_validation_error(label, error)) from None
+
+
+def dump_config(config: Config) -> str:
+    """The config as YAML with every default filled in, in the order of the schema."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found. Check the path.")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the config file: {error}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of sections (data, window, model ...) at the top level, "
+            f"got {type(raw).__name__}"
+        )
+    return raw
+
+
+def _apply_override(raw: dict[str, Any], override: str) -> None:
+    key, separator, text = override.partition("=")
+    parts = key.strip().split(".")
+    if not separator or not all(parts):
+        raise ConfigError(
+            f"--set {override!r}: expected key.path=value, e.g. --set training.epochs=5"
+        )
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    node = raw
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {override!r}: `{part}` is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _format_validation_error(label: str, error: ValidationError) -> str:
+    lines: dict[str, str] = {}
+    for item in error.errors():
+        dotted, section = _dotted_location(item["loc"])
+        message = _describe(item, section)
+        lines.setdefault(dotted, f"{label}: {dotted or '(top level)'}: {message}")
+    return "\n".join(lines.values())
+
+
+def _dotted_location(loc: tuple[Any, ...]) -> tuple[str, type[BaseModel] | None]:
+    """The dotted key of an error, dropping pydantic's union-branch tags, and its section."""
+    section: type[BaseModel] | None = Config
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1]}[{part}]"] if parts else [f"[{part}]"]
+            continue
+        if section is not None and part in section.model_fields:
+            parts.append(part)
+            annotation = section.model_fields[part].annotation
+            child = annotation if isinstance(annotation, type) else None
+            section = child if child is not None and issubclass(child, BaseModel) else None
+        elif section is not None and not section.model_fields:
+            break
+        elif section is not None:
+            parts.append(part)  # an unknown key: keep it so the message can name it
+            section = None
+    parent = _section_at(parts[:-1])
+    return ".".join(parts), parent
+
+
+def _section_at(parts: list[str]) -> type[BaseModel] | None:
+    section: type[BaseModel] = Config
+    for part in parts:
+        field = section.model_fields.get(part.split("[")[0])
+        if field is None or not isinstance(field.annotation, type):
+            return None
+        if not issubclass(field.annotation, BaseModel):
+            return None
+        section = field.annotation
+    return section
+
+
+def _describe(item: dict[str, Any], section: type[BaseModel] | None) -> str:
+    kind = item["type"]
+    context = item.get("ctx", {})
+    got = f" (got {item['input']!r})" if "input" in item else ""
+    if kind == "extra_forbidden":
+        key = str(item["loc"][-1])
+        known = list(section.model_fields) if section is not None else []
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        return f"unknown key{hint} Known keys: {', '.join(known)}." if known else "unknown key"
+    if kind == "missing":
+        return "is required"
+    if kind == "greater_than":
+        return f"must be > {context['gt']}{got}"
+    if kind == "greater_than_equal":
+        return f"must be >= {context['ge']}{got}"
+    if kind == "less_than":
+        return f"must be < {context['lt']}{got}"
+    if kind == "less_than_equal":
+        return f"must be <= {context['le']}{got}"
+    if kind == "literal_error":
+        return f"must be one of {context['expected']}{got}"
+    if kind == "too_short":
+        return f"must have at least {context['min_length']} item(s){got}"
+    if kind in ("value_error", "assertion_error"):
+        return str(context.get("error", item["msg"]))
+    message = item["msg"]
+    return f"{message[0].lower()}{message[1:]}{got}"

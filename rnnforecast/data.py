@@ -1,0 +1,399 @@
+"""Reading series: CSV/Parquet files or the synthetic sine-plus-noise, checked and split by id.
+
+Every problem a user can fix raises `DataError` naming the file, the column and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast.config import DataConfig
+from rnnforecast.errors import DataError
+
+STEP_COLUMN = "step"
+SYNTHETIC_TARGET = "value"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series: its id (None for a single series), timestamps and values.
+
+    `values` has shape `(length, 1 + covariates)`, float32, the target in column 0.
+    `time` is a `DatetimeIndex` or an integer index of steps.
+    """
+
+    id: str | None
+    time: pd.Index
+    values: np.ndarray
+
+    @property
+    def target(self) -> np.ndarray:
+        """The target column, shape `(length,)`."""
+        return self.values[:, 0]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """All series of one source, with what the pipeline needs to know about them."""
+
+    series: list[Series]
+    target: str
+    covariates: list[str]
+    time_column: str | None
+    id_column: str | None
+    frequency: str | None
+    season_length: int
+    source: str
+    checksum: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def features(self) -> int:
+        """Input features per step: the target plus the covariates."""
+        return 1 + len(self.covariates)
+
+    def label(self, series: Series) -> str:
+        """How messages name a series: the file, plus the id in long format."""
+        return self.source if series.id is None else f"{self.source} (series {series.id!r})"
+
+
+def load_dataset(config: DataConfig, path: Path | None = None) -> Dataset:
+    """Read the series that `config` describes, optionally from another file with its columns.
+
+    Args:
+        config: the `data` section.
+        path: read this file instead of `config.path` (new data for a trained run).
+
+    Returns:
+        A checked `Dataset`; each series has at least two points and regular timestamps.
+
+    Example:
+        `load_dataset(DataConfig(path=Path("data/a10.csv"), time_column="date", target="sales"))`
+    """
+    if config.source == "synthetic" and path is None:
+        return synthetic_dataset(config)
+    file = Path(path) if path is not None else config.path
+    assert file is not None  # guaranteed by DataConfig's validator
+    frame = read_table(file, config.source if path is None else None)
+    return dataset_from_frame(frame, config, str(file), checksum=file_checksum(file))
+
+
+def read_table(path: Path, source: str | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file into a frame; the format comes from `source` or the suffix."""
+    if not path.is_file():
+        raise DataError(f"{path}: data file not found. Check `data.path` or --input.")
+    kind = source if source in ("csv", "parquet") else None
+    if kind is None:
+        kind = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
+    try:
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty; expected a header row and data.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise DataError(
+            f"{path}: cannot read it as {kind.upper()}: {first_line}. "
+            f"Check that the file is a valid {kind.upper()} file."
+        ) from None
+    except Exception as error:  # pyarrow raises its own types for corrupt files
+        raise DataError(
+            f"{path}: cannot read it as {kind.upper()}: {type(error).__name__}: {error}"
+        ) from None
+
+
+def file_checksum(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dataset_from_frame(
+    frame: pd.DataFrame, config: DataConfig, source: str, checksum: str | None = None
+) -> Dataset:
+    """Check a frame's columns and values and split it into series.
+
+    Args:
+        frame: one row per time step (per series in long format).
+        config: names the time, target, id and covariate columns.
+        source: how messages name the data (usually the file path).
+        checksum: stored in the run manifest.
+    """
+    if frame.empty:
+        raise DataError(f"{source}: no data rows; expected a header row and at least two rows.")
+    frame.columns = [str(column) for column in frame.columns]
+    target = config.target or _only_numeric_column(frame, config, source)
+    for role, column in (
+        ("data.time_column", config.time_column),
+        ("data.target", target),
+        ("data.id_column", config.id_column),
+        *(("data.covariates", name) for name in config.covariates),
+    ):
+        if column is not None and column not in frame.columns:
+            raise DataError(_missing_column_message(source, role, column, frame.columns))
+    value_columns = [target, *config.covariates]
+    numeric = {name: _numeric_column(frame[name], name, source) for name in value_columns}
+    values = np.column_stack([numeric[name] for name in value_columns]).astype(np.float32)
+    groups = _group_rows(frame, config.id_column)
+    series: list[Series] = []
+    frequencies: set[str | None] = set()
+    for series_id, rows in groups:
+        label = source if series_id is None else f"{source} (series {series_id!r})"
+        if len(rows) < 2:
+            raise DataError(f"{label}: only {len(rows)} row(s); a series needs at least two.")
+        time, frequency = _time_index(frame, rows, config, label)
+        frequencies.add(frequency)
+        series.append(Series(series_id, time, values[rows]))
+    frequency = next(iter(frequencies)) if len(frequencies) == 1 else None
+    if len(frequencies) > 1:
+        raise DataError(
+            f"{source}: the series have different frequencies ({sorted(map(str, frequencies))}); "
+            "one model needs one frequency. Split the file or resample the series."
+        )
+    return Dataset(
+        series=series,
+        target=target,
+        covariates=list(config.covariates),
+        time_column=config.time_column,
+        id_column=config.id_column,
+        frequency=frequency,
+        season_length=config.season_length or season_length_of(frequency),
+        source=source,
+        checksum=checksum,
+    )
+
+
+def synthetic_dataset(config: DataConfig) -> Dataset:
+    """The sine-plus-noise series: amplitude * sin(w t) + trend * t + noise, t = 0 .. length-1.
+
+    With `frequency: 0.02` and `noise: {kind: uniform, scale: 2.0}` this is the classic
+    tutorial series sin(0.02 t) + 2 U(0, 1).
+    """
+    spec = config.synthetic
+    steps = np.arange(spec.length)
+    rng = np.random.default_rng(spec.seed)
+    if spec.noise.kind == "uniform":
+        noise = spec.noise.scale * rng.uniform(0.0, 1.0, spec.length)
+    else:
+        noise = rng.normal(0.0, spec.noise.scale, spec.length) if spec.noise.scale else 0.0
+    target = spec.amplitude * np.sin(spec.angular_frequency * steps) + spec.trend * steps + noise
+    period = 2 * np.pi / spec.angular_frequency
+    return Dataset(
+        series=[Series(None, pd.RangeIndex(spec.length), target.astype(np.float32).reshape(-1, 1))],
+        target=SYNTHETIC_TARGET,
+        covariates=[],
+        time_column=None,
+        id_column=None,
+        frequency=None,
+        season_length=config.season_length or max(1, round(period)),
+        source="synthetic series",
+    )
+
+
+def season_length_of(frequency: str | None) -> int:
+    """Steps per season for a pandas frequency alias; 1 when there is no natural season.
+
+    Monthly 12, quarterly 4, weekly 52, daily 7, business-daily 5, hourly 24, half-hourly 48,
+    other sub-daily frequencies one day.
+    """
+    if frequency is None:
+        return 1
+    offset = pd.tseries.frequencies.to_offset(frequency)
+    name = type(offset).__name__
+    if name.startswith(("Month", "SemiMonth", "BusinessMonth")):
+        return 12 if offset.n == 1 else max(1, 12 // offset.n)
+    if name.startswith(("Quarter", "BusinessQuarter")):
+        return 4
+    if name == "Week":
+        return 52
+    if name in ("BusinessDay", "CustomBusinessDay"):
+        return 5
+    if name.startswith(("Year", "BusinessYear")):
+        return 1
+    if isinstance(offset, pd.offsets.Tick):
+        step = pd.Timedelta(offset)
+        if step == pd.Timedelta(days=1):
+            return 7
+        if step < pd.Timedelta(days=1) and pd.Timedelta(days=1) % step == pd.Timedelta(0):
+            return int(pd.Timedelta(days=1) / step)
+    return 1
+
+
+def _only_numeric_column(frame: pd.DataFrame, config: DataConfig, source: str) -> str:
+    reserved = {config.time_column, config.id_column, *config.covariates}
+    candidates = [
+        column
+        for column in frame.columns
+        if column not in reserved and pd.api.types.is_numeric_dtype(frame[column])
+    ]
+    if len(candidates) == 1:
+        return candidates[0]
+    listed = ", ".join(map(repr, candidates)) or "none"
+    raise DataError(
+        f"{source}: cannot tell which column to forecast (numeric candidates: {listed}). "
+        "Set `data.target` to one of the columns."
+    )
+
+
+def _missing_column_message(source: str, role: str, column: str, columns: pd.Index) -> str:
+    close = difflib.get_close_matches(column, list(columns), n=1, cutoff=0.6)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return (
+        f"{source}: column {column!r} (`{role}`) not found.{hint} "
+        f"Columns in the file: {', '.join(map(repr, columns))}."
+    )
+
+
+def _numeric_column(column: pd.Series, name: str, source: str) -> np.ndarray:
+    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        converted = pd.to_numeric(column, errors="coerce")
+        bad = column[converted.isna() & column.notna()]
+        if len(bad):
+            row = bad.index[0]
+            raise DataError(
+                f"{source}: column {name!r} must be numeric, but row {row + 2} holds "
+                f"{bad.iloc[0]!r} ({len(bad)} non-numeric value(s)). "
+                "Fix or remove those rows, or pick another column."
+            )
+        column = converted
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = np.flatnonzero(~np.isfinite(values))
+    if len(missing):
+        raise DataError(
+            f"{source}: column {name!r} has {len(missing)} missing or infinite value(s), "
+            f"first at row {missing[0] + 2} of the file. Fill or interpolate them "
+            "(e.g. with pandas' interpolate) before training."
+        )
+    return values
+
+
+def _group_rows(frame: pd.DataFrame, id_column: str | None) -> list[tuple[str | None, np.ndarray]]:
+    if id_column is None:
+        return [(None, np.arange(len(frame)))]
+    ids = frame[id_column]
+    if ids.isna().any():
+        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        raise DataError(f"column {id_column!r} (`data.id_column`) is empty at row {row + 2}.")
+    labels = ids.astype(str).to_numpy()
+    order = pd.unique(labels)
+    return [(str(label), np.flatnonzero(labels == label)) for label in order]
+
+
+def _time_index(
+    frame: pd.DataFrame, rows: np.ndarray, config: DataConfig, label: str
+) -> tuple[pd.Index, str | None]:
+    if config.time_column is None:
+        return pd.RangeIndex(len(rows)), None
+    raw = frame[config.time_column].iloc[rows]
+    if raw.isna().any():
+        row = int(rows[np.flatnonzero(raw.isna().to_numpy())[0]])
+        raise DataError(
+            f"{label}: column {config.time_column!r} (`data.time_column`) is empty at row "
+            f"{row + 2}. Every row needs a timestamp."
+        )
+    if pd.api.types.is_integer_dtype(raw):
+        return _integer_steps(raw, rows, config.time_column, label), None
+    try:
+        time = pd.DatetimeIndex(pd.to_datetime(raw, format="mixed"))
+    except (ValueError, TypeError) as error:
+        raise DataError(
+            f"{label}: column {config.time_column!r} (`data.time_column`) does not hold dates "
+            f"({str(error).splitlines()[0]}). Use ISO dates such as 2024-01-31, or integers."
+        ) from None
+    if time.tz is not None:
+        time = time.tz_convert("UTC").tz_localize(None)
+    _check_order(time, rows, config.time_column, label)
+    frequency = config.frequency or _infer_frequency(time, label)
+    _check_gaps(time, frequency, config.time_column, label)
+    return time, frequency
+
+
+def _integer_steps(raw: pd.Series, rows: np.ndarray, column: str, label: str) -> pd.Index:
+    steps = pd.Index(raw.to_numpy(dtype=np.int64))
+    _check_order(steps, rows, column, label)
+    differences = np.diff(steps.to_numpy())
+    if len(differences) and (differences != differences[0]).any():
+        at = int(np.flatnonzero(differences != differences[0])[0])
+        raise DataError(
+            f"{label}: column {column!r} (`data.time_column`) has irregular steps: "
+            f"{steps[at]} -> {steps[at + 1]} at row {rows[at + 1] + 2} while the first step is "
+            f"{differences[0]}. Fill the missing steps first."
+        )
+    return steps
+
+
+def _check_order(time: pd.Index, rows: np.ndarray, column: str, label: str) -> None:
+    differences = np.diff(time.to_numpy())
+    zero = differences == differences.dtype.type(0)
+    if zero.any():
+        at = int(np.flatnonzero(zero)[0])
+        raise DataError(
+            f"{label}: duplicated timestamp {time[at]} in column {column!r} at rows "
+            f"{rows[at] + 2} and {rows[at + 1] + 2}. Keep one row per timestamp "
+            "(aggregate or drop duplicates)."
+        )
+    backwards = differences < differences.dtype.type(0)
+    if backwards.any():
+        at = int(np.flatnonzero(backwards)[0])
+        raise DataError(
+            f"{label}: timestamps in column {column!r} are not sorted: {time[at]} comes before "
+            f"{time[at + 1]} (rows {rows[at] + 2}-{rows[at + 1] + 2}). Sort the file by "
+            "time (per series)."
+        )
+
+
+def _infer_frequency(time: pd.DatetimeIndex, label: str) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas announces a change of return type
+        if len(time) >= 3:
+            frequency = pd.infer_freq(time)
+            if frequency is not None:
+                return str(frequency)
+            # The whole index is irregular (gaps); the most common frequency of short runs
+            # tells what it should have been, so the gap check can name what is missing.
+            guesses = [pd.infer_freq(time[start : start + 3]) for start in range(len(time) - 2)]
+            known = [str(guess) for guess in guesses if guess is not None]
+            if known:
+                return max(set(known), key=known.count)
+        else:
+            step = time[1] - time[0]
+            return str(pd.tseries.frequencies.to_offset(step).freqstr)
+    raise DataError(
+        f"{label}: cannot infer the frequency of the timestamps. Set `data.frequency` to a "
+        "pandas alias such as MS (month start), QS, W, D or h."
+    )
+
+
+def _check_gaps(time: pd.DatetimeIndex, frequency: str, column: str, label: str) -> None:
+    try:
+        expected = pd.date_range(time[0], time[-1], freq=frequency)
+    except ValueError as error:
+        raise DataError(
+            f"{label}: `data.frequency` {frequency!r} is not a pandas frequency alias ({error})."
+        ) from None
+    missing = expected.difference(time)
+    extra = time.difference(expected)
+    if len(missing) or len(extra):
+        detail = (
+            f"{len(missing)} missing timestamp(s), first {missing[0]}"
+            if len(missing)
+            else f"{len(extra)} timestamp(s) off the {frequency!r} grid, first {extra[0]}"
+        )
+        raise DataError(
+            f"{label}: column {column!r} is not regular at frequency {frequency!r}: {detail}. "
+            "Fill the gaps (e.g. resample and interpolate) or set `data.frequency`."
+        )

@@ -1,0 +1,127 @@
+"""Accuracy metrics and the naive baselines every model is compared with, on the same windows.
+
+All functions take arrays of shape `(windows, horizon)` in original units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+METRIC_NAMES = ("mae", "mse", "rmse", "mape", "smape", "mase")
+BASELINES = ("naive", "seasonal_naive")
+
+
+def mae(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Mean absolute error."""
+    return float(np.mean(np.abs(actual - forecast)))
+
+
+def mse(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Mean squared error."""
+    return float(np.mean((actual - forecast) ** 2))
+
+
+def rmse(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Root mean squared error."""
+    return float(np.sqrt(mse(actual, forecast)))
+
+
+def mape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Mean absolute percentage error over points whose actual value is not zero (NaN if none)."""
+    nonzero = actual != 0
+    if not nonzero.any():
+        return float("nan")
+    return float(100 * np.mean(np.abs((actual[nonzero] - forecast[nonzero]) / actual[nonzero])))
+
+
+def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Symmetric MAPE in percent, 0..200; a point where both values are 0 counts as 0."""
+    denominator = np.abs(actual) + np.abs(forecast)
+    ratio = np.divide(
+        2 * np.abs(actual - forecast),
+        denominator,
+        out=np.zeros_like(denominator, dtype=np.float64),
+        where=denominator > 0,
+    )
+    return float(100 * np.mean(ratio))
+
+
+def mase(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> float:
+    """Mean absolute scaled error: each window's errors divided by its series' `scale`.
+
+    `scale` has shape `(windows,)`: the in-sample MAE of the seasonal naive forecast on the
+    series' training part (see `mase_scale`).
+    """
+    return float(np.mean(np.abs(actual - forecast) / scale[:, None]))
+
+
+def mase_scale(training_target: np.ndarray, season_length: int) -> float:
+    """In-sample MAE of the seasonal naive forecast (naive when the series is shorter than two
+    seasons); 1.0 for a constant series so MASE stays finite.
+
+    Example:
+        >>> mase_scale(np.array([1.0, 2.0, 4.0]), 1)
+        1.5
+    """
+    lag = season_length if len(training_target) > season_length else 1
+    differences = np.abs(training_target[lag:] - training_target[:-lag])
+    scale = float(np.mean(differences)) if len(differences) else 0.0
+    return scale if scale > 0 else 1.0
+
+
+def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict[str, float]:
+    """All metrics of `forecast` against `actual`: MAE, MSE, RMSE, MAPE, sMAPE, MASE."""
+    return {
+        "mae": mae(actual, forecast),
+        "mse": mse(actual, forecast),
+        "rmse": rmse(actual, forecast),
+        "mape": mape(actual, forecast),
+        "smape": smape(actual, forecast),
+        "mase": mase(actual, forecast, scale),
+    }
+
+
+def naive_forecast(target: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+    """The last value before each origin, repeated over the horizon: `(windows, horizon)`."""
+    return np.repeat(target[origins - 1][:, None], horizon, axis=1)
+
+
+def seasonal_naive_forecast(
+    target: np.ndarray, origins: np.ndarray, horizon: int, season_length: int
+) -> np.ndarray:
+    """The value one season before each step, from the last season before the origin.
+
+    Step k (1-based) of the window at origin o takes `target[o + k - 1 - m * ceil(k / m)]`.
+    Falls back to the naive forecast when the history before an origin is shorter than a season.
+    """
+    steps = np.arange(1, horizon + 1)
+    back = season_length * np.ceil(steps / season_length).astype(np.int64)
+    positions = origins[:, None] + steps[None, :] - 1 - back[None, :]
+    if (positions < 0).any():
+        return naive_forecast(target, origins, horizon)
+    return target[positions]
+
+
+def compare(
+    actual: np.ndarray, forecasts: dict[str, np.ndarray], scale: np.ndarray
+) -> dict[str, object]:
+    """Score the model and the baselines on the same windows and name the better baseline.
+
+    Args:
+        actual: `(windows, horizon)`.
+        forecasts: `"model"` plus each of `BASELINES`, each `(windows, horizon)`.
+        scale: `(windows,)` MASE scale of each window's series.
+
+    Returns:
+        `{"model": {...}, "naive": {...}, "seasonal_naive": {...}, "best_baseline": name,
+        "skill": 1 - model MASE / best baseline MASE}`; positive skill beats the baseline.
+    """
+    scores: dict[str, object] = {
+        name: score(actual, forecast, scale) for name, forecast in forecasts.items()
+    }
+    best = min(BASELINES, key=lambda name: scores[name]["mase"])  # type: ignore[index]
+    model_mase = scores["model"]["mase"]  # type: ignore[index]
+    best_mase = scores[best]["mase"]  # type: ignore[index]
+    scores["best_baseline"] = best
+    scores["skill"] = float(1 - model_mase / best_mase) if best_mase > 0 else float("nan")
+    return scores

@@ -1,0 +1,79 @@
+"""Matplotlib figures built without pyplot (no global state, no screen needed); callers decide
+where to save them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+MAX_PANELS = 6
+PART_COLOURS = {"validation": "#fff3d6", "test": "#e3f0ff"}
+
+
+@dataclass
+class SeriesPanel:
+    """What one series' panel shows.
+
+    Attributes:
+        fitted: model forecasts aligned with `time` (NaN where the model made none), built from
+            consecutive non-overlapping horizon-long forecasts.
+        parts: `(name, start position, end position)` spans to shade and mark.
+        future: timestamps and values of the forecast after the end of the series.
+    """
+
+    title: str
+    time: pd.Index
+    actual: np.ndarray
+    fitted: np.ndarray
+    parts: list[tuple[str, int, int]] = field(default_factory=list)
+    future: tuple[pd.Index, np.ndarray] | None = None
+
+
+def forecast_figure(panels: list[SeriesPanel], target: str) -> Figure:
+    """Actual vs forecast per series (at most six), with validation and test parts shaded."""
+    shown = panels[:MAX_PANELS]
+    figure = Figure(figsize=(11, 3.2 * len(shown)), layout="constrained")
+    axes = figure.subplots(len(shown), 1, squeeze=False)
+    for axis, panel in zip(axes[:, 0], shown, strict=True):
+        for name, start, end in panel.parts:
+            if end > start:
+                axis.axvspan(
+                    panel.time[start],
+                    panel.time[end - 1],
+                    color=PART_COLOURS.get(name, "#eeeeee"),
+                    label=f"{name} part",
+                )
+                axis.axvline(panel.time[start], color="grey", linestyle=":", linewidth=1)
+        axis.plot(panel.time, panel.actual, color="black", linewidth=1, label="actual")
+        axis.plot(panel.time, panel.fitted, color="tab:red", linewidth=1.2, label="model")
+        if panel.future is not None:
+            axis.plot(*panel.future, color="tab:red", linestyle="--", label="forecast")
+        axis.set_title(panel.title)
+        axis.set_ylabel(target)
+        axis.legend(loc="upper left", fontsize="small", ncol=5)
+    if len(panels) > MAX_PANELS:
+        figure.suptitle(f"first {MAX_PANELS} of {len(panels)} series")
+    return figure
+
+
+def loss_figure(history: pd.DataFrame) -> Figure:
+    """Training (and validation) loss per epoch, log scale."""
+    figure = Figure(figsize=(7, 4), layout="constrained")
+    axis = figure.subplots()
+    epochs = history["epoch"] + 1 if "epoch" in history else np.arange(1, len(history) + 1)
+    for column, label in (("loss", "training"), ("val_loss", "validation")):
+        if column in history:
+            axis.plot(epochs, history[column], label=label)
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("loss (scaled units)")
+    axis.set_yscale("log")
+    axis.legend()
+    return figure
+
+
+def save_figure(figure: Figure, path: str) -> None:
+    """Save as PNG."""
+    figure.savefig(path, dpi=110, format="png")

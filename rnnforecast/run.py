@@ -1,0 +1,225 @@
+"""The run directory: artifact names, atomic writing, loading and the manifest.
+
+A run is written into a hidden staging folder beside its final place and renamed into place only
+when every file is complete, so a failed or killed run never leaves a half-written run directory.
+Staging folders of runs killed outright (SIGKILL) are swept on the next run into the same folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rnnforecast.config import Config, config_from_dict, dump_config
+from rnnforecast.errors import ConfigError, RunError
+from rnnforecast.scaling import Scaler
+
+MODEL_FILE = "model.keras"
+SCALER_FILE = "scaler.json"
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.csv"
+FORECAST_TEST_FILE = "forecast_test.csv"
+FORECAST_PLOT_FILE = "forecast.png"
+LOSS_PLOT_FILE = "loss.png"
+MANIFEST_FILE = "manifest.json"
+REQUIRED_FILES = (MODEL_FILE, SCALER_FILE, CONFIG_FILE, METRICS_FILE, MANIFEST_FILE)
+
+# Bumped when the layout or meaning of a run directory changes incompatibly.
+RUN_FORMAT_VERSION = 1
+STAGING_PREFIX = ".staging-"
+PACKAGES = ("rnnforecast", "tensorflow", "keras", "numpy", "pandas", "pydantic")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run directory, loaded without TensorFlow; `load_model` imports it."""
+
+    path: Path
+    config: Config
+    scaler: Scaler
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+
+    def load_model(self) -> Any:
+        """The trained Keras model."""
+        from rnnforecast.backend import import_keras
+
+        keras = import_keras()
+        try:
+            return keras.models.load_model(self.path / MODEL_FILE, compile=False)
+        except Exception as error:  # Keras raises many types for damaged archives
+            raise RunError(
+                f"{self.path / MODEL_FILE}: cannot load the model ({type(error).__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else ''}). The run directory is "
+                "damaged or from an incompatible Keras version; train the run again."
+            ) from None
+
+
+def default_run_dir(config: Config, now: datetime | None = None) -> Path:
+    """`<output.dir>/<output.name>-<UTC timestamp>`."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    return config.output.dir / f"{config.output.name}-{stamp}"
+
+
+@contextlib.contextmanager
+def staged_directory(final: Path) -> Iterator[Path]:
+    """Yield an empty staging folder that becomes `final` only if the block succeeds.
+
+    On any exception (including KeyboardInterrupt and SystemExit) the staging folder is removed.
+    """
+    if final.exists() and (not final.is_dir() or any(final.iterdir())):
+        raise RunError(
+            f"{final}: the run directory already exists. Choose another --run-dir or remove it."
+        )
+    final.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale_staging(final.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{final.name}-", dir=final.parent))
+    (staging / ".pid").write_text(str(os.getpid()))
+    try:
+        yield staging
+        (staging / ".pid").unlink()
+        if final.exists():
+            final.rmdir()  # an empty folder the user made for the run
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def sweep_stale_staging(folder: Path) -> None:
+    """Remove staging folders whose process no longer runs (runs killed with SIGKILL)."""
+    for staging in folder.glob(f"{STAGING_PREFIX}*"):
+        try:
+            pid = int((staging / ".pid").read_text())
+        except (OSError, ValueError):
+            pid = None
+        if pid is None or not _process_alive(pid):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Call `write(temporary_path)` and move the result to `path` only if it succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write `data` as indented JSON (NaN becomes null so other tools can read it)."""
+    path.write_text(json.dumps(_finite(data), indent=2) + "\n", encoding="utf-8")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def write_run_metadata(
+    folder: Path, config: Config, scaler: Scaler, metrics: dict[str, Any], manifest: dict[str, Any]
+) -> None:
+    """Write the resolved config, scaler, metrics and manifest into a (staging) run folder."""
+    (folder / CONFIG_FILE).write_text(dump_config(config), encoding="utf-8")
+    write_json(folder / SCALER_FILE, scaler.to_dict())
+    write_json(folder / METRICS_FILE, metrics)
+    write_json(folder / MANIFEST_FILE, manifest)
+
+
+def build_manifest(config: Config, checksum: str | None) -> dict[str, Any]:
+    """Versions, data checksum, seed and creation time: what is needed to trust a run later."""
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return {
+        "format_version": RUN_FORMAT_VERSION,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "packages": versions,
+        "data": {
+            "source": config.data.source,
+            "path": str(config.data.path) if config.data.path else None,
+            "sha256": checksum,
+        },
+        "seed": config.training.seed,
+    }
+
+
+def load_run(path: Path | str) -> Run:
+    """Load a run directory's config, scaler, manifest and metrics (not yet the model).
+
+    Raises:
+        RunError: the folder is missing, incomplete, damaged or of another format version.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise RunError(f"{folder}: run directory not found. Pass the folder `train` printed.")
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if missing:
+        raise RunError(
+            f"{folder}: not a complete run directory (missing {', '.join(missing)}). "
+            "Train again to recreate it."
+        )
+    manifest = _read_json(folder / MANIFEST_FILE)
+    found = manifest.get("format_version")
+    if found != RUN_FORMAT_VERSION:
+        raise RunError(
+            f"{folder}: run format version {found!r} is not supported by this rnnforecast "
+            f"(expects {RUN_FORMAT_VERSION}). Train the run again with this version."
+        )
+    try:
+        raw = yaml.safe_load((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise RunError(f"{folder / CONFIG_FILE}: cannot read it ({error}).") from None
+    try:
+        config = config_from_dict(raw if isinstance(raw, dict) else {}, str(folder / CONFIG_FILE))
+    except ConfigError as error:
+        raise RunError(f"{error} The run directory is damaged or incompatible.") from None
+    scaler = Scaler.from_dict(_read_json(folder / SCALER_FILE))
+    return Run(folder, config, scaler, manifest, _read_json(folder / METRICS_FILE))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise RunError(f"{path}: cannot read it ({error}). The run directory is damaged.") from None
+    if not isinstance(data, dict):
+        raise RunError(f"{path}: expected a JSON object. The run directory is damaged.")
+    return data

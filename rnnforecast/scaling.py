@@ -1,0 +1,85 @@
+"""Scalers fitted on the training part only, one per series, stored as JSON (never pickled)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rnnforecast.errors import DataError, RunError
+
+METHODS = ("standard", "minmax", "none")
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Per-series affine scaling: `(values - center) / scale`, column by column.
+
+    `center` and `scale` map a series id (`""` for a single series) to one number per column
+    (target first, then covariates).
+
+    Example:
+        >>> scaler = Scaler.fit("standard", {"": np.array([[1.0], [3.0]])})
+        >>> scaler.transform("", np.array([[1.0], [3.0]])).ravel().tolist()
+        [-1.0, 1.0]
+    """
+
+    method: str
+    center: dict[str, list[float]]
+    scale: dict[str, list[float]]
+
+    @classmethod
+    def fit(cls, method: str, training_values: dict[str, np.ndarray]) -> Scaler:
+        """Fit one scaler per series on its training part, shape `(points, columns)`."""
+        if method not in METHODS:
+            raise ValueError(f"scaling must be one of {METHODS}. Received: {method!r}.")
+        center: dict[str, list[float]] = {}
+        scale: dict[str, list[float]] = {}
+        for key, values in training_values.items():
+            values = np.asarray(values, dtype=np.float64)
+            if method == "standard":
+                low, spread = values.mean(axis=0), values.std(axis=0)
+            elif method == "minmax":
+                low, spread = values.min(axis=0), values.max(axis=0) - values.min(axis=0)
+            else:
+                low, spread = np.zeros(values.shape[1]), np.ones(values.shape[1])
+            # A constant column would divide by zero; leave it centred but unscaled.
+            spread = np.where(spread > 0, spread, 1.0)
+            center[key] = low.tolist()
+            scale[key] = spread.tolist()
+        return cls(method, center, scale)
+
+    def transform(self, key: str, values: np.ndarray) -> np.ndarray:
+        """Scale `values` of series `key`, shape `(..., columns)`, to float32."""
+        center, scale = self._params(key)
+        return ((values - center) / scale).astype(np.float32)
+
+    def inverse_target(self, key: str, values: np.ndarray) -> np.ndarray:
+        """Map scaled target values of series `key` (any shape) back to original units."""
+        center, scale = self._params(key)
+        return np.asarray(values, dtype=np.float64) * scale[0] + center[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "center": self.center, "scale": self.scale}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scaler:
+        try:
+            return cls(str(data["method"]), dict(data["center"]), dict(data["scale"]))
+        except (KeyError, TypeError) as error:
+            raise RunError(f"scaler.json is malformed: missing {error}") from None
+
+    def _params(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        if key not in self.center:
+            known = ", ".join(repr(name) for name in list(self.center)[:10])
+            raise DataError(
+                f"series {key!r} was not in the training data, so the run has no scaler for it "
+                f"(known series: {known}). Train a run that includes it."
+            )
+        return np.asarray(self.center[key]), np.asarray(self.scale[key])
+
+
+def series_key(series_id: str | None) -> str:
+    """The scaler's key for a series id (a single series has the empty key)."""
+    return "" if series_id is None else series_id

@@ -1,0 +1,100 @@
+"""(lookback, horizon) windows cut from series with strided views, never a loop over rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Windows of one or more series, stacked.
+
+    Attributes:
+        inputs: `(windows, lookback, features)` model inputs.
+        targets: `(windows, horizon)` the target values that follow each input.
+        series: `(windows,)` index of the series each window comes from.
+        origins: `(windows,)` position in its series of each window's first target step.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    series: np.ndarray
+    origins: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.origins)
+
+
+def window_origins(
+    length: int, lookback: int, horizon: int, start: int, end: int, stride: int = 1
+) -> np.ndarray:
+    """Positions `o` of first target steps with inputs `[o - lookback, o)` inside the series and
+    targets `[o, o + horizon)` inside `[start, end)`, every `stride` steps, latest aligned to end.
+
+    Example:
+        >>> window_origins(10, lookback=3, horizon=2, start=0, end=10).tolist()
+        [3, 4, 5, 6, 7, 8]
+    """
+    first = max(start, lookback)
+    last = min(end, length) - horizon
+    if last < first:
+        return np.empty(0, dtype=np.int64)
+    return np.arange(last, first - 1, -stride, dtype=np.int64)[::-1]
+
+
+def cut_windows(
+    values: np.ndarray, origins: np.ndarray, lookback: int, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs `(len(origins), lookback, features)` and targets `(len(origins), horizon)`.
+
+    `values` is `(length, features)` with the target in column 0.
+
+    Example:
+        >>> x, y = cut_windows(np.arange(6.0).reshape(-1, 1), np.array([2, 3]), 2, 2)
+        >>> x[:, :, 0].tolist(), y.tolist()
+        ([[0.0, 1.0], [1.0, 2.0]], [[2.0, 3.0], [3.0, 4.0]])
+    """
+    features = values.shape[1]
+    if len(origins) == 0:
+        return (
+            np.empty((0, lookback, features), dtype=values.dtype),
+            np.empty((0, horizon), dtype=values.dtype),
+        )
+    # view[i] covers rows i .. i + lookback + horizon - 1, shape (features, lookback + horizon)
+    view = sliding_window_view(values, lookback + horizon, axis=0)
+    chosen = view[origins - lookback]
+    inputs = np.ascontiguousarray(chosen[:, :, :lookback].transpose(0, 2, 1))
+    targets = np.ascontiguousarray(chosen[:, 0, lookback:])
+    return inputs, targets
+
+
+def last_inputs(values: np.ndarray, lookback: int) -> np.ndarray:
+    """The input window ending at the last row: `(1, lookback, features)`."""
+    return values[None, -lookback:, :]
+
+
+def stack_windows(
+    series_values: list[np.ndarray],
+    bounds: list[tuple[int, int]],
+    lookback: int,
+    horizon: int,
+    stride: int = 1,
+) -> Windows:
+    """Windows of many series whose targets lie in each series' `[start, end)` bounds."""
+    inputs, targets, series, origins = [], [], [], []
+    for index, (values, (start, end)) in enumerate(zip(series_values, bounds, strict=True)):
+        positions = window_origins(len(values), lookback, horizon, start, end, stride)
+        x, y = cut_windows(values, positions, lookback, horizon)
+        inputs.append(x)
+        targets.append(y)
+        series.append(np.full(len(positions), index, dtype=np.int64))
+        origins.append(positions)
+    return Windows(
+        inputs=np.concatenate(inputs),
+        targets=np.concatenate(targets),
+        series=np.concatenate(series),
+        origins=np.concatenate(origins),
+    )

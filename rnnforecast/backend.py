@@ -6,8 +6,11 @@ the import, unless verbose output was asked for with `show_tensorflow_logs()`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
+from collections.abc import Iterator
 from types import ModuleType
 
 _verbose = False
@@ -24,13 +27,30 @@ def import_keras() -> ModuleType:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if not _verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-    import tensorflow as tf
+    with contextlib.nullcontext() if _verbose else _native_stderr_silenced():
+        import keras
+        import tensorflow as tf
 
     if not _verbose:
         tf.get_logger().setLevel(logging.ERROR)
         logging.getLogger("absl").setLevel(logging.ERROR)
     return keras
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null while TensorFlow loads: its C++ start-up messages
+    (oneDNN, CUDA probing) are written before any log level applies."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    sink = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(sink)
 
 
 def seed_everything(seed: int) -> None:

@@ -24,6 +24,8 @@ app = typer.Typer(
     name="rnnforecast",
     help="Time-series forecasting with Keras recurrent networks, scored against naive "
     "baselines.\n\nExample: rnnforecast train configs/sine.yaml",
+    epilog="Exit codes: 0 success, 1 internal error, 2 usage error, 3 config error, "
+    "4 data error, 5 run-directory error, 130 interrupted.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -44,7 +46,12 @@ InputFile = Annotated[
 RunDirectory = Annotated[Path, typer.Argument(help="A run directory written by `train`.")]
 Overrides = Annotated[
     list[str] | None,
-    typer.Option("--set", "-s", help="Override a config key, e.g. --set training.epochs=5."),
+    typer.Option(
+        "--set",
+        "-s",
+        metavar="KEY=VALUE",
+        help="Override a config key (repeatable), e.g. --set training.epochs=5.",
+    ),
 ]
 
 

@@ -236,6 +236,14 @@ class ModelConfig(Section):
     dense: list[PositiveInt] = Field(
         default_factory=list, description="Sizes of hidden dense layers before the output layer."
     )
+    baseline: Literal["auto", "seasonal_naive", "naive", "mean", "none"] = Field(
+        "auto",
+        description="The network learns a correction to this forecast built from its own input "
+        "window, and sees the window relative to its last value: `seasonal_naive` (the last "
+        "season repeated), `naive` (the last value), `mean` (the window mean), or `none` (the "
+        "network forecasts on its own). `auto`: seasonal naive for a seasonal series whose "
+        "season fits in the lookback, naive otherwise.",
+    )
     dense_activation: Activation = Field(
         "relu", description="Activation of the hidden dense layers."
     )

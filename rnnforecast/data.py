@@ -222,6 +222,8 @@ def season_length_of(frequency: str | None) -> int:
         return 52
     if name in ("BusinessDay", "CustomBusinessDay"):
         return 5
+    if name == "Day":  # a calendar day, no longer a fixed-length Tick in pandas 3
+        return 7 if offset.n == 1 else 1
     if name.startswith(("Year", "BusinessYear")):
         return 1
     if isinstance(offset, pd.offsets.Tick):

@@ -91,7 +91,8 @@ def forecast_pairs(
     naive: np.ndarray,
     seasonal: np.ndarray,
 ) -> pd.DataFrame:
-    """One row per window and step: [id], origin, time, step, actual, forecast, baselines."""
+    """One row per window and step: [id], origin, time, horizon_step, actual, forecast and
+    the baselines."""
     horizon = actual.shape[1]
     time_name = dataset.time_column or STEP_COLUMN
     positions = windows.origins[:, None] + np.arange(horizon)[None, :]
@@ -107,7 +108,7 @@ def forecast_pairs(
         columns[dataset.id_column] = ids
     columns["origin"] = np.concatenate([np.asarray(t) for t in origin_times])
     columns[time_name] = np.concatenate([np.asarray(t) for t in times])
-    columns["step"] = np.tile(np.arange(1, horizon + 1), len(windows))
+    columns["horizon_step"] = np.tile(np.arange(1, horizon + 1), len(windows))
     for name, values in (
         ("actual", actual),
         ("forecast", forecast),

@@ -12,19 +12,32 @@ OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
 LOSSES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}
 
 
-def build_model(config: ModelConfig, lookback: int, features: int, horizon: int) -> Any:
+def build_model(
+    config: ModelConfig, lookback: int, features: int, horizon: int, season_length: int = 1
+) -> Any:
     """A Keras model mapping `(batch, lookback, features)` to `(batch, horizon)`.
 
-    Recurrent layers (stacked when `units` is a list, optionally bidirectional), then the hidden
-    dense layers, then a linear dense layer emitting all `horizon` steps at once.
+    Recurrent layers (stacked when `units` is a list, optionally bidirectional), the hidden
+    dense layers, and a linear dense layer emitting all `horizon` steps at once. Unless
+    `model.baseline` is `none`, the network sees the window relative to its last value and its
+    output is added to a baseline forecast built from the same window.
 
     Example:
         `build_model(ModelConfig(cell="gru", units=[32]), lookback=24, features=1, horizon=12)`
     """
     keras = import_keras()
+    from rnnforecast.layers import WindowBaseline
+
+    baseline_kind = resolve_baseline(config.baseline, lookback, season_length)
+
     layers = keras.layers
     cell = getattr(layers, CELL_LAYERS[config.cell])
-    stack: list[Any] = [keras.Input(shape=(lookback, features), name="window")]
+    window = keras.Input(shape=(lookback, features), name="window")
+    hidden, baseline = window, None
+    if baseline_kind != "none":
+        hidden, baseline = WindowBaseline(
+            baseline_kind, horizon, season_length, name="window_baseline"
+        )(window)
     for depth, units in enumerate(config.units):
         recurrent = cell(
             units,
@@ -36,11 +49,23 @@ def build_model(config: ModelConfig, lookback: int, features: int, horizon: int)
         )
         if config.bidirectional:
             recurrent = layers.Bidirectional(recurrent, name=f"bidirectional_{depth}")
-        stack.append(recurrent)
+        hidden = recurrent(hidden)
     for depth, units in enumerate(config.dense):
-        stack.append(layers.Dense(units, activation=config.dense_activation, name=f"dense_{depth}"))
-    stack.append(layers.Dense(horizon, name="forecast"))
-    return keras.Sequential(stack, name=f"rnnforecast_{config.cell}")
+        hidden = layers.Dense(units, activation=config.dense_activation, name=f"dense_{depth}")(
+            hidden
+        )
+    forecast = layers.Dense(horizon, name="forecast")(hidden)
+    if baseline is not None:
+        forecast = layers.Add(name="add_baseline")([forecast, baseline])
+    return keras.Model(window, forecast, name=f"rnnforecast_{config.cell}")
+
+
+def resolve_baseline(baseline: str, lookback: int, season_length: int) -> str:
+    """`auto` is seasonal naive when the window covers a season of a seasonal series, naive
+    otherwise; a seasonal naive baseline the window cannot cover falls back to naive."""
+    if baseline in ("auto", "seasonal_naive"):
+        return "seasonal_naive" if 1 < season_length <= lookback else "naive"
+    return baseline
 
 
 def compile_model(model: Any, config: TrainingConfig) -> None:

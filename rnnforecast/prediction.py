@@ -86,7 +86,9 @@ def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, A
     _check_input(run, dataset, lookback)
     bounds, history_ends = [], []
     for series in dataset.series:
-        scored = last if last is not None else config.split.sizes(len(series), config.window.horizon)[1]
+        scored = (
+            last if last is not None else config.split.sizes(len(series), config.window.horizon)[1]
+        )
         start = len(series) - scored
         if scored < horizon or start < max(lookback, 2):
             raise DataError(

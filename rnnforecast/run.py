@@ -58,6 +58,8 @@ class Run:
         from rnnforecast.backend import import_keras
 
         keras = import_keras()
+        import rnnforecast.layers  # noqa: F401  (registers the custom layers for loading)
+
         try:
             return keras.models.load_model(self.path / MODEL_FILE, compile=False)
         except Exception as error:  # Keras raises many types for damaged archives

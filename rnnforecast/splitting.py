@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset
 from rnnforecast.errors import ConfigError
+from rnnforecast.models import resolve_baseline
 
 MIN_DEFAULT_LOOKBACK = 8
 
@@ -75,7 +76,8 @@ def check_split(dataset: Dataset, points: list[SplitPoints], config: Config) -> 
 
 def resolve_defaults(config: Config, dataset: Dataset, points: list[SplitPoints]) -> Config:
     """A copy of `config` with the values chosen from the data written in, so the run's
-    `config.yaml` says exactly what was used: target, frequency, season length, lookback."""
+    `config.yaml` says exactly what was used: target, frequency, season length, lookback and
+    the model's baseline."""
     resolved = config.model_copy(deep=True)
     if resolved.data.source != "synthetic":
         resolved.data.target = dataset.target
@@ -83,4 +85,7 @@ def resolve_defaults(config: Config, dataset: Dataset, points: list[SplitPoints]
     resolved.data.season_length = dataset.season_length
     if resolved.window.lookback is None:
         resolved.window.lookback = default_lookback(dataset, points, resolved.window.horizon)
+    resolved.model.baseline = resolve_baseline(
+        resolved.model.baseline, resolved.window.lookback, dataset.season_length
+    )
     return resolved

@@ -66,7 +66,7 @@ def train(config: Config, run_dir: Path | None = None, progress: str = "auto") -
     validation = stack_windows(
         scaled, [(p.train_end, p.validation_end) for p in points], lookback, horizon
     )
-    model = build_model(config.model, lookback, dataset.features, horizon)
+    model = build_model(config.model, lookback, dataset.features, horizon, dataset.season_length)
     compile_model(model, config.training)
 
     final = run_dir or default_run_dir(config)
@@ -140,6 +140,7 @@ def fit(
             else None
         ),
         epochs=settings.epochs,
+        shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data input itself
         callbacks=callbacks,
         verbose=_keras_verbosity(progress),
     )

@@ -1,0 +1,34 @@
+# Every target creates the virtual environment first if it is missing or out of date.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint format bench accuracy clean
+
+$(BIN)/rnnforecast: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(BIN)/rnnforecast  ## create .venv and install rnnforecast with its test tools
+
+demo: setup  ## train on the default config (synthetic data) and print where the results are
+	$(BIN)/rnnforecast train configs/sine.yaml
+
+test: setup  ## lint, then the whole test suite
+	$(BIN)/ruff check rnnforecast tests benchmarks data
+	$(BIN)/ruff format --check rnnforecast tests benchmarks data
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check rnnforecast tests benchmarks data
+
+format: setup
+	$(BIN)/ruff format rnnforecast tests benchmarks data
+
+bench: setup  ## speed and memory next to plain Keras
+	$(BIN)/python benchmarks/speed.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache *.egg-info

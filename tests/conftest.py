@@ -1,0 +1,94 @@
+"""Shared fixtures: tiny seeded data and one trained run per session, CPU only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Small enough to train in a couple of seconds, large enough for every part to hold windows.
+TINY_OVERRIDES = [
+    "data.synthetic.length=240",
+    "data.synthetic.period=24",
+    "window.lookback=12",
+    "window.horizon=4",
+    "model.units=8",
+    "training.epochs=2",
+    "training.batch_size=32",
+]
+
+
+def write_long_csv(path: Path, length: int = 60, ids: tuple[str, ...] = ("north", "south")) -> Path:
+    """Monthly long-format file: `region,month,sales,price` with a seasonal pattern per id."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for offset, name in enumerate(ids):
+        steps = np.arange(length)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "region": name,
+                    "month": pd.date_range("2015-01-01", periods=length, freq="MS").strftime(
+                        "%Y-%m-%d"
+                    ),
+                    "sales": 100
+                    + 10 * offset
+                    + 10 * np.sin(2 * np.pi * steps / 12)
+                    + rng.normal(0, 1, length),
+                    "price": 5 + rng.normal(0, 0.1, length),
+                }
+            )
+        )
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
+def write_long_config(folder: Path, data_file: Path, extra: str = "") -> Path:
+    config = folder / "long.yaml"
+    config.write_text(
+        f"""
+data:
+  path: {data_file.name}
+  time_column: month
+  id_column: region
+  target: sales
+  covariates: [price]
+window: {{lookback: 12, horizon: 3}}
+model: {{cell: gru, units: 8}}
+training: {{epochs: 2}}
+{extra}
+"""
+    )
+    return config
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory):
+    """One trained synthetic run shared by the tests that only read it."""
+    from rnnforecast.config import load_config
+    from rnnforecast.training import train
+
+    folder = tmp_path_factory.mktemp("runs")
+    config = load_config(None, [*TINY_OVERRIDES, f"output.dir={folder}"])
+    return train(config, run_dir=folder / "tiny", progress="none")
+
+
+@pytest.fixture(scope="session")
+def long_run(tmp_path_factory: pytest.TempPathFactory):
+    """One trained long-format run (two series, one covariate) with its config file."""
+    from rnnforecast.config import load_config
+    from rnnforecast.training import train
+
+    folder = tmp_path_factory.mktemp("long")
+    data_file = write_long_csv(folder / "sales.csv")
+    config_file = write_long_config(folder, data_file)
+    run = train(load_config(config_file), run_dir=folder / "run", progress="none")
+    return run, config_file, data_file

@@ -1,0 +1,122 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rnnforecast.config import Config, SplitConfig, dump_config, load_config
+from rnnforecast.errors import ConfigError
+from tests.conftest import REPO
+
+
+def write(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_nothing_given_is_the_synthetic_default():
+    config = load_config(None)
+    assert config.data.source == "synthetic"
+    assert config.window.horizon == 12
+    assert config.output.name == "default"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_config_is_valid(path: Path):
+    config = load_config(path)
+    if config.data.path is not None:
+        assert config.data.path.is_file(), "data paths resolve relative to the config file"
+
+
+def test_data_path_resolves_relative_to_the_config_file(tmp_path: Path):
+    config = load_config(write(tmp_path, "data: {path: sub/x.csv, target: y}"))
+    assert config.data.path == (tmp_path / "sub/x.csv").resolve()
+    assert config.data.source == "csv"
+
+
+def test_unknown_key_names_file_key_and_close_match(tmp_path: Path):
+    path = write(tmp_path, "model: {unit: 3}")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).startswith(f"{path}: model.unit: unknown key; did you mean `units`?")
+
+
+def test_out_of_range_value_names_the_dotted_key(tmp_path: Path):
+    path = write(tmp_path, "model: {units: -3}")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value) == f"{path}: model.units[0]: must be > 0 (got -3)"
+
+
+def test_wrong_type_and_wrong_choice(tmp_path: Path):
+    path = write(tmp_path, "training: {epochs: many}\nmodel: {cell: transformer}")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert f"{path}: training.epochs: input should be a valid integer" in message
+    assert "model.cell: must be one of 'simple_rnn', 'lstm' or 'gru' (got 'transformer')" in message
+
+
+def test_csv_source_without_path_names_both_keys(tmp_path: Path):
+    with pytest.raises(ConfigError, match=r"data: `path` is required when `source` is 'csv'"):
+        load_config(write(tmp_path, "data: {source: csv, target: y}"))
+
+
+def test_period_and_frequency_conflict(tmp_path: Path):
+    text = "data: {synthetic: {period: 10, frequency: 0.1}}"
+    with pytest.raises(ConfigError, match="either `period` or `frequency`, not both"):
+        load_config(write(tmp_path, text))
+
+
+def test_covariates_must_not_repeat_the_target(tmp_path: Path):
+    text = "data: {path: x.csv, target: y, covariates: [y]}"
+    with pytest.raises(ConfigError, match=r"`covariates` must not repeat .* \['y'\]"):
+        load_config(write(tmp_path, text))
+
+
+def test_overrides_go_through_the_same_validation(tmp_path: Path):
+    config = load_config(None, ["training.epochs=3", "model.units=[4, 2]", "model.cell=gru"])
+    assert (config.training.epochs, config.model.units, config.model.cell) == (3, [4, 2], "gru")
+    with pytest.raises(ConfigError, match=r"<default config>: training.epochs: must be > 0"):
+        load_config(None, ["training.epochs=0"])
+    with pytest.raises(ConfigError, match=r"expected key\.path=value"):
+        load_config(None, ["training.epochs"])
+
+
+def test_yaml_syntax_error_gives_the_line(tmp_path: Path):
+    path = write(tmp_path, "model:\n  units: [1, 2\n")
+    with pytest.raises(ConfigError, match=rf"{path}: invalid YAML at line \d+"):
+        load_config(path)
+
+
+def test_missing_file_and_non_mapping(tmp_path: Path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="expected a mapping of sections"):
+        load_config(write(tmp_path, "- 1\n- 2\n"))
+
+
+def test_dump_round_trips_every_default():
+    config = load_config(None, ["window.horizon=5"])
+    dumped = yaml.safe_load(dump_config(config))
+    assert dumped["training"]["learning_rate"] == 0.001
+    assert Config.model_validate(dumped) == config
+
+
+@pytest.mark.parametrize(
+    ("split", "expected"),
+    [
+        ({"validation": 0.1, "test": 0.2}, (12, 20)),  # 0.1 * 100 is raised to one horizon
+        ({"validation": 0, "test": 30}, (0, 30)),
+        ({"validation": 15.0, "test": 0.25}, (15, 25)),
+    ],
+)
+def test_split_sizes_fractions_and_counts(split: dict, expected: tuple[int, int]):
+    assert SplitConfig(**split).sizes(100, horizon=12) == expected
+
+
+def test_split_rejects_fractional_counts_and_empty_test(tmp_path: Path):
+    with pytest.raises(ConfigError, match=r"split\.test: must be a fraction below 1"):
+        load_config(None, ["split.test=1.5"])
+    with pytest.raises(ConfigError, match=r"split\.test: must be > 0"):
+        load_config(None, ["split.test=0"])

@@ -1,0 +1,134 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnforecast.config import DataConfig, SyntheticConfig
+from rnnforecast.data import load_dataset, season_length_of, synthetic_dataset
+from rnnforecast.errors import DataError
+from tests.conftest import REPO, write_long_csv
+
+
+def csv(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    return path
+
+
+def config(path: Path, **keys) -> DataConfig:
+    return DataConfig(path=path, **{"time_column": "date", "target": "y", **keys})
+
+
+def test_synthetic_reproduces_the_tutorial_formula():
+    spec = SyntheticConfig(length=1000, frequency=0.02, noise={"kind": "uniform", "scale": 2.0})
+    series = synthetic_dataset(DataConfig(synthetic=spec)).series[0]
+    steps = np.arange(1000)
+    expected = np.sin(0.02 * steps) + 2 * np.random.default_rng(0).uniform(0, 1, 1000)
+    np.testing.assert_allclose(series.target, expected, rtol=1e-6)
+    assert list(series.time[:3]) == [0, 1, 2]
+
+
+def test_synthetic_period_sets_the_season_length():
+    dataset = synthetic_dataset(DataConfig(synthetic={"period": 24}))
+    assert dataset.season_length == 24
+
+
+def test_reads_a_real_monthly_file():
+    dataset = load_dataset(
+        DataConfig(path=REPO / "data/a10.csv", time_column="date", target="sales")
+    )
+    series = dataset.series[0]
+    assert (len(series), dataset.frequency, dataset.season_length) == (204, "MS", 12)
+    assert series.time[0] == pd.Timestamp("1991-07-01")
+    assert dataset.checksum is not None and len(dataset.checksum) == 64
+
+
+def test_reads_parquet(tmp_path: Path):
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=10), "y": np.arange(10.0)})
+    frame.to_parquet(tmp_path / "d.parquet")
+    dataset = load_dataset(config(tmp_path / "d.parquet"))
+    assert (dataset.frequency, dataset.season_length) == ("D", 7)
+
+
+def test_long_format_splits_series_with_covariates(tmp_path: Path):
+    path = write_long_csv(tmp_path / "long.csv", length=30)
+    dataset = load_dataset(
+        DataConfig(
+            path=path,
+            time_column="month",
+            id_column="region",
+            target="sales",
+            covariates=["price"],
+        )
+    )
+    assert [series.id for series in dataset.series] == ["north", "south"]
+    assert dataset.series[1].values.shape == (30, 2)
+    assert dataset.features == 2
+
+
+def test_target_is_picked_when_only_one_numeric_column(tmp_path: Path):
+    path = csv(tmp_path, "date,y\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n")
+    assert load_dataset(DataConfig(path=path, time_column="date")).target == "y"
+
+
+def test_integer_time_column_gives_steps(tmp_path: Path):
+    path = csv(tmp_path, "t,y\n10,1\n11,2\n12,3\n")
+    dataset = load_dataset(DataConfig(path=path, time_column="t", target="y"))
+    assert list(dataset.series[0].time) == [10, 11, 12] and dataset.frequency is None
+
+
+@pytest.mark.parametrize(
+    ("text", "keys", "message"),
+    [
+        ("date,y\n", {}, "no data rows"),
+        ("", {}, "the file is empty"),
+        ("date,y\n2020-01-01,1\n", {"target": "sales"}, "column 'sales' (`data.target`) not found"),
+        ("date,sale\n2020-01-01,1\n", {"target": "sales"}, "Did you mean 'sale'?"),
+        ("date,y\n2020-01-01,1\n2020-01-02,abc\n", {}, "column 'y' must be numeric, but row 3"),
+        ("date,y\n2020-01-01,1\n2020-01-02,\n2020-01-03,2\n", {}, "1 missing or infinite"),
+        ("date,y\n2020-01-01,1\n2020-01-01,2\n", {}, "duplicated timestamp 2020-01-01"),
+        ("date,y\n2020-01-02,1\n2020-01-01,2\n", {}, "timestamps in column 'date' are not sorted"),
+        (
+            "date,y\n2020-01-01,1\n2020-02-01,2\n2020-03-01,2\n2020-05-01,3\n2020-06-01,3\n",
+            {},
+            "1 missing timestamp(s), first 2020-04-01",
+        ),
+        ("date,y\nmonday,1\ntuesday,2\n", {}, "does not hold dates"),
+        ("date,y\n2020-01-01,1\n", {}, "only 1 row(s)"),
+    ],
+)
+def test_bad_files_name_the_file_and_the_problem(tmp_path: Path, text, keys, message):
+    path = csv(tmp_path, text)
+    with pytest.raises(DataError) as error:
+        load_dataset(config(path, **keys))
+    assert str(error.value).startswith(str(path))
+    assert message in str(error.value)
+
+
+def test_missing_and_unreadable_files(tmp_path: Path):
+    with pytest.raises(DataError, match="data file not found"):
+        load_dataset(config(tmp_path / "absent.csv"))
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not a parquet file")
+    with pytest.raises(DataError, match="cannot read it as PARQUET"):
+        load_dataset(config(broken))
+
+
+@pytest.mark.parametrize(
+    ("frequency", "season"),
+    [
+        ("MS", 12),
+        ("ME", 12),
+        ("QS-JAN", 4),
+        ("W-SUN", 52),
+        ("D", 7),
+        ("B", 5),
+        ("h", 24),
+        ("30min", 48),
+        ("YS", 1),
+        (None, 1),
+    ],
+)
+def test_season_length_of_frequency(frequency, season):
+    assert season_length_of(frequency) == season

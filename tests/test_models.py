@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnforecast.config import ModelConfig, TrainingConfig
+from rnnforecast.models import build_model, compile_model
+from rnnforecast.run import MODEL_FILE, Run
+
+
+@pytest.mark.parametrize(
+    ("cell", "layer"), [("simple_rnn", "SimpleRNN"), ("lstm", "LSTM"), ("gru", "GRU")]
+)
+def test_each_cell_maps_windows_to_the_horizon(cell: str, layer: str):
+    model = build_model(ModelConfig(cell=cell, units=[4]), lookback=6, features=2, horizon=3)
+    output = model.predict(np.zeros((5, 6, 2), dtype="float32"), verbose=0)
+    assert output.shape == (5, 3)
+    assert type(model.get_layer(f"{cell}_0")).__name__ == layer
+
+
+def test_stacked_bidirectional_layers_and_dense_head():
+    config = ModelConfig(
+        cell="gru", units=[8, 4], bidirectional=True, dense=[5], dropout=0.1, baseline="none"
+    )
+    model = build_model(config, lookback=10, features=1, horizon=2)
+    names = [layer.name for layer in model.layers]
+    assert names == ["window", "bidirectional_0", "bidirectional_1", "dense_0", "forecast"]
+    assert model.get_layer("bidirectional_0").forward_layer.return_sequences is True
+    assert model.get_layer("bidirectional_1").forward_layer.return_sequences is False
+    assert model.output_shape == (None, 2)
+
+
+def test_tutorial_architecture_has_the_classic_parameter_count():
+    config = ModelConfig(
+        cell="simple_rnn", units=[32], activation="relu", dense=[8, 12, 8], baseline="none"
+    )
+    model = build_model(config, lookback=4, features=1, horizon=1)
+    # SimpleRNN(32): 32*(1+32+1); Dense 8, 12, 8, 1 on top.
+    expected = 32 * 34 + (32 * 8 + 8) + (8 * 12 + 12) + (12 * 8 + 8) + (8 + 1)
+    assert model.count_params() == expected
+
+
+@pytest.mark.parametrize(
+    ("baseline", "season", "expected"),
+    [
+        ("naive", 1, [3.0, 3.0, 3.0]),
+        ("mean", 1, [2.0, 2.0, 2.0]),
+        ("seasonal_naive", 2, [2.0, 3.0, 2.0]),
+        ("auto", 2, [2.0, 3.0, 2.0]),
+        ("auto", 1, [3.0, 3.0, 3.0]),
+        ("seasonal_naive", 5, [3.0, 3.0, 3.0]),  # a season longer than the window: naive
+    ],
+)
+def test_the_network_corrects_a_baseline_built_from_the_window(
+    baseline: str, season: int, expected: list[float]
+):
+    config = ModelConfig(units=[3], baseline=baseline)
+    model = build_model(config, lookback=3, features=2, horizon=3, season_length=season)
+    model.set_weights([np.zeros_like(weights) for weights in model.get_weights()])
+    window = np.array([[[1.0, 50.0], [2.0, 60.0], [3.0, 70.0]]], dtype="float32")
+    # With every weight zero the network adds nothing: the forecast is the baseline.
+    assert model.predict(window, verbose=0).tolist() == [expected]
+
+
+def test_model_with_baseline_layer_saves_and_loads(tmp_path: Path):
+    model = build_model(ModelConfig(units=[3]), lookback=4, features=1, horizon=3, season_length=2)
+    model.save(tmp_path / MODEL_FILE)
+    window = np.random.default_rng(0).normal(size=(2, 4, 1)).astype("float32")
+    run = Run(tmp_path, None, None, {}, {})  # type: ignore[arg-type]
+    loaded = run.load_model()
+    np.testing.assert_allclose(loaded.predict(window, verbose=0), model.predict(window, verbose=0))
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "name"), [("adam", "Adam"), ("rmsprop", "RMSprop"), ("sgd", "SGD")]
+)
+def test_compile_uses_the_named_optimizer_and_rate(optimizer: str, name: str):
+    model = build_model(ModelConfig(units=[2]), lookback=3, features=1, horizon=1)
+    compile_model(model, TrainingConfig(optimizer=optimizer, learning_rate=0.01, loss="huber"))
+    assert type(model.optimizer).__name__ == name
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)

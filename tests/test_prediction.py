@@ -1,0 +1,62 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnforecast.errors import DataError
+from rnnforecast.prediction import evaluate, future_times, load_input, predict
+from tests.conftest import write_long_csv
+
+
+def test_predict_continues_the_synthetic_steps(tiny_run):
+    forecasts = predict(tiny_run, load_input(tiny_run))
+    assert forecasts.columns.tolist() == ["step", "forecast"]
+    assert forecasts["step"].tolist() == [240, 241, 242, 243]
+    assert np.isfinite(forecasts["forecast"]).all()
+
+
+def test_predict_long_format_gives_future_months_per_series(long_run):
+    run, _, _ = long_run
+    forecasts = predict(run, load_input(run))
+    assert forecasts.columns.tolist() == ["region", "month", "forecast"]
+    assert forecasts["region"].tolist() == ["north"] * 3 + ["south"] * 3
+    assert list(forecasts["month"][:3]) == list(pd.date_range("2020-01-01", periods=3, freq="MS"))
+    # Per-series scaling puts each series' forecast near its own level (100 vs 110).
+    levels = forecasts.groupby("region")["forecast"].mean()
+    assert abs(levels["north"] - 100) < 15 and abs(levels["south"] - 110) < 15
+
+
+def test_evaluate_on_the_training_data_repeats_the_test_figures(tiny_run):
+    metrics = evaluate(tiny_run, load_input(tiny_run))
+    assert metrics["windows"] == tiny_run.metrics["windows"]
+    for name in ("naive", "seasonal_naive"):
+        assert metrics[name]["mae"] == pytest.approx(tiny_run.metrics[name]["mae"])
+    assert metrics["model"]["mae"] == pytest.approx(tiny_run.metrics["model"]["mae"], rel=1e-5)
+
+
+def test_evaluate_last_points_of_a_new_file(long_run, tmp_path):
+    run, _, _ = long_run
+    newer = write_long_csv(tmp_path / "newer.csv", length=72)
+    metrics = evaluate(run, load_input(run, newer), last=6)
+    assert metrics["part"] == "last 6 points" and metrics["windows"] == 2 * (6 - 3 + 1)
+
+
+def test_new_data_must_match_the_run(long_run, tmp_path):
+    run, _, _ = long_run
+    unknown = write_long_csv(tmp_path / "unknown.csv", ids=("east",))
+    with pytest.raises(DataError, match=r"'east'.*not in the training data"):
+        predict(run, load_input(run, unknown))
+    short = write_long_csv(tmp_path / "short.csv", length=5)
+    with pytest.raises(DataError, match=r"5 point\(s\), but the model needs .* 12 points"):
+        predict(run, load_input(run, short))
+    pd.read_csv(short).drop(columns="price").to_csv(tmp_path / "nocov.csv", index=False)
+    with pytest.raises(DataError, match=r"column 'price' \(`data.covariates`\) not found"):
+        load_input(run, tmp_path / "nocov.csv")
+
+
+def test_future_times():
+    months = pd.date_range("2020-01-01", periods=3, freq="MS")
+    assert list(future_times(months, "MS", 2)) == [
+        pd.Timestamp("2020-04-01"),
+        pd.Timestamp("2020-05-01"),
+    ]
+    assert future_times(pd.Index([10, 12, 14]), None, 2).tolist() == [16, 18]

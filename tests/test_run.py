@@ -1,0 +1,83 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from rnnforecast.errors import RunError
+from rnnforecast.run import (
+    MANIFEST_FILE,
+    METRICS_FILE,
+    STAGING_PREFIX,
+    load_run,
+    staged_directory,
+    sweep_stale_staging,
+    write_atomic,
+)
+
+
+def test_staged_directory_appears_only_when_complete(tmp_path: Path):
+    final = tmp_path / "run"
+    with staged_directory(final) as staging:
+        (staging / "a.txt").write_text("x")
+        assert not final.exists()
+    assert (final / "a.txt").read_text() == "x"
+    assert list(tmp_path.iterdir()) == [final]
+
+
+@pytest.mark.parametrize("error", [ValueError, KeyboardInterrupt])
+def test_failed_or_interrupted_run_leaves_nothing(tmp_path: Path, error: type[BaseException]):
+    with pytest.raises(error), staged_directory(tmp_path / "run") as staging:
+        (staging / "half.txt").write_text("x")
+        raise error()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_run_directory_is_refused(tmp_path: Path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "keep.txt").write_text("mine")
+    with pytest.raises(RunError, match="already exists"), staged_directory(tmp_path / "run"):
+        pass
+    assert (tmp_path / "run" / "keep.txt").read_text() == "mine"
+
+
+def test_stale_staging_of_a_killed_process_is_swept(tmp_path: Path):
+    dead = tmp_path / f"{STAGING_PREFIX}old"
+    dead.mkdir()
+    (dead / ".pid").write_text("999999999")
+    alive = tmp_path / f"{STAGING_PREFIX}busy"
+    alive.mkdir()
+    (alive / ".pid").write_text(str(os.getpid()))
+    sweep_stale_staging(tmp_path)
+    assert not dead.exists() and alive.exists()
+
+
+def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path: Path):
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+
+    def fail(path: Path) -> None:
+        path.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_atomic(target, fail)
+    assert target.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_load_run_reports_missing_and_incompatible_runs(tiny_run, tmp_path: Path):
+    with pytest.raises(RunError, match="run directory not found"):
+        load_run(tmp_path / "absent")
+    (tmp_path / "partial").mkdir()
+    (tmp_path / "partial" / METRICS_FILE).write_text("{}")
+    with pytest.raises(RunError, match=r"not a complete run directory \(missing model.keras"):
+        load_run(tmp_path / "partial")
+    copy = tmp_path / "old"
+    copy.mkdir()
+    for item in tiny_run.path.iterdir():
+        (copy / item.name).write_bytes(item.read_bytes())
+    manifest = json.loads((copy / MANIFEST_FILE).read_text())
+    (copy / MANIFEST_FILE).write_text(json.dumps({**manifest, "format_version": 99}))
+    with pytest.raises(RunError, match="run format version 99 is not supported"):
+        load_run(copy)

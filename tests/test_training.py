@@ -1,0 +1,100 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from rnnforecast.config import load_config
+from rnnforecast.data import synthetic_dataset
+from rnnforecast.metrics import mase_scale, score
+from rnnforecast.run import (
+    CONFIG_FILE,
+    FORECAST_PLOT_FILE,
+    FORECAST_TEST_FILE,
+    HISTORY_FILE,
+    LOSS_PLOT_FILE,
+    MANIFEST_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    SCALER_FILE,
+)
+from rnnforecast.training import train
+from tests.conftest import TINY_OVERRIDES
+
+
+def test_run_directory_is_self_contained(tiny_run):
+    names = {path.name for path in tiny_run.path.iterdir()}
+    assert names == {
+        MODEL_FILE,
+        SCALER_FILE,
+        CONFIG_FILE,
+        METRICS_FILE,
+        HISTORY_FILE,
+        FORECAST_TEST_FILE,
+        FORECAST_PLOT_FILE,
+        LOSS_PLOT_FILE,
+        MANIFEST_FILE,
+    }
+    for plot in (FORECAST_PLOT_FILE, LOSS_PLOT_FILE):
+        assert (tiny_run.path / plot).read_bytes()[:4] == b"\x89PNG"
+    manifest = json.loads((tiny_run.path / MANIFEST_FILE).read_text())
+    assert manifest["seed"] == 42 and manifest["packages"]["tensorflow"].startswith("2.21")
+    resolved = yaml.safe_load((tiny_run.path / CONFIG_FILE).read_text())
+    assert resolved["window"]["lookback"] == 12 and resolved["data"]["season_length"] == 24
+    assert len(pd.read_csv(tiny_run.path / HISTORY_FILE)) == 2
+
+
+def test_metrics_compare_model_and_baselines_on_the_same_test_windows(tiny_run):
+    metrics = tiny_run.metrics
+    pairs = pd.read_csv(tiny_run.path / FORECAST_TEST_FILE)
+    # 240 points: test is the last 48, so 48 - 4 + 1 windows of 4 steps.
+    assert metrics["windows"] == 45 and len(pairs) == 45 * 4
+    assert pairs.columns.tolist() == [
+        "origin",
+        "step",
+        "horizon_step",
+        "actual",
+        "forecast",
+        "naive",
+        "seasonal_naive",
+    ]
+    series = synthetic_dataset(load_config(None, TINY_OVERRIDES).data).series[0].target
+    scale = np.full(45, mase_scale(series[:168].astype(float), 24))
+    for name in ("forecast", "naive", "seasonal_naive"):
+        key = "model" if name == "forecast" else name
+        recomputed = score(
+            pairs["actual"].to_numpy().reshape(45, 4), pairs[name].to_numpy().reshape(45, 4), scale
+        )
+        assert recomputed == pytest.approx(metrics[key])
+    assert metrics["skill"] == pytest.approx(
+        1 - metrics["model"]["mase"] / metrics[metrics["best_baseline"]]["mase"]
+    )
+
+
+def test_test_targets_are_only_from_the_test_part(tiny_run):
+    pairs = pd.read_csv(tiny_run.path / FORECAST_TEST_FILE)
+    target_positions = pairs["step"]
+    assert target_positions.min() == 192 and target_positions.max() == 239
+    assert (pairs["origin"] < target_positions).all()
+
+
+def test_scaler_is_fitted_on_the_training_part_only(tiny_run):
+    series = synthetic_dataset(load_config(None, TINY_OVERRIDES).data).series[0].target
+    train_end = 240 - 48 - 24  # validation 0.1 * 240 = 24, test 0.2 * 240 = 48
+    assert tiny_run.scaler.center[""][0] == pytest.approx(float(series[:train_end].mean()), 1e-5)
+    assert tiny_run.scaler.center[""][0] != pytest.approx(float(series.mean()), 1e-5)
+
+
+def test_same_seed_and_data_give_the_same_metrics(tiny_run, tmp_path):
+    again = train(load_config(None, TINY_OVERRIDES), run_dir=tmp_path / "again", progress="none")
+    assert again.metrics["model"] == tiny_run.metrics["model"]
+
+
+def test_long_format_trains_one_global_model_with_per_series_scaling(long_run):
+    run, _, _ = long_run
+    assert set(run.scaler.center) == {"north", "south"}
+    assert run.scaler.center["south"][0] > run.scaler.center["north"][0]
+    pairs = pd.read_csv(run.path / FORECAST_TEST_FILE)
+    assert set(pairs["region"]) == {"north", "south"}
+    assert run.metrics["season_length"] == 12

@@ -1,0 +1,45 @@
+import numpy as np
+
+from rnnforecast.windowing import cut_windows, stack_windows, window_origins
+
+
+def loop_windows(values: np.ndarray, origins, lookback: int, horizon: int):
+    inputs = [values[o - lookback : o] for o in origins]
+    targets = [values[o : o + horizon, 0] for o in origins]
+    return np.array(inputs), np.array(targets)
+
+
+def test_windows_of_arange_are_exact():
+    values = np.arange(10.0).reshape(-1, 1)
+    x, y = cut_windows(values, np.array([3, 7]), lookback=3, horizon=2)
+    assert x.shape == (2, 3, 1)
+    assert x[:, :, 0].tolist() == [[0, 1, 2], [4, 5, 6]]
+    assert y.tolist() == [[3, 4], [7, 8]]
+
+
+def test_strided_windows_match_a_plain_loop_with_covariates():
+    values = np.random.default_rng(1).normal(size=(50, 3))
+    origins = window_origins(50, lookback=7, horizon=4, start=0, end=50)
+    x, y = cut_windows(values, origins, 7, 4)
+    expected_x, expected_y = loop_windows(values, origins, 7, 4)
+    np.testing.assert_array_equal(x, expected_x)
+    np.testing.assert_array_equal(y, expected_y)
+
+
+def test_origins_keep_targets_inside_the_part_and_align_strides_to_its_end():
+    assert window_origins(20, lookback=4, horizon=3, start=10, end=16).tolist() == [10, 11, 12, 13]
+    assert window_origins(20, lookback=4, horizon=2, start=0, end=20, stride=5).tolist() == [
+        8,
+        13,
+        18,
+    ]
+    assert window_origins(5, lookback=4, horizon=3, start=0, end=5).size == 0
+
+
+def test_stack_windows_remembers_series_and_origins():
+    a = np.arange(10.0).reshape(-1, 1)
+    b = 100 + np.arange(8.0).reshape(-1, 1)
+    windows = stack_windows([a, b], [(6, 10), (6, 8)], lookback=2, horizon=2)
+    assert windows.series.tolist() == [0, 0, 0, 1]
+    assert windows.origins.tolist() == [6, 7, 8, 6]
+    assert windows.targets.tolist() == [[6, 7], [7, 8], [8, 9], [106, 107]]

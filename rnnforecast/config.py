@@ -238,11 +238,11 @@ class ModelConfig(Section):
     )
     baseline: Literal["auto", "seasonal_naive", "naive", "mean", "none"] = Field(
         "auto",
-        description="The network learns a correction to this forecast built from its own input "
-        "window, and sees the window relative to its last value: `seasonal_naive` (the last "
-        "season repeated), `naive` (the last value), `mean` (the window mean), or `none` (the "
-        "network forecasts on its own). `auto`: seasonal naive for a seasonal series whose "
-        "season fits in the lookback, naive otherwise.",
+        description="The network sees each window relative to its last value, and a trainable "
+        "linear map of the window, starting as this forecast, is added to its output: "
+        "`seasonal_naive` (the last season repeated), `naive` (the last value), `mean` (the "
+        "window mean), or `none` (no level removal, the network alone). `auto`: seasonal naive "
+        "for a seasonal series whose season fits in the lookback, naive otherwise.",
     )
     dense_activation: Activation = Field(
         "relu", description="Activation of the hidden dense layers."

@@ -83,7 +83,8 @@ def load_dataset(config: DataConfig, path: Path | None = None) -> Dataset:
     if config.source == "synthetic" and path is None:
         return synthetic_dataset(config)
     file = Path(path) if path is not None else config.path
-    assert file is not None  # guaranteed by DataConfig's validator
+    if file is None:
+        raise DataError(f"`data.path` is required when `data.source` is {config.source!r}.")
     frame = read_table(file, config.source if path is None else None)
     return dataset_from_frame(frame, config, str(file), checksum=file_checksum(file))
 

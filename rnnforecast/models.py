@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from rnnforecast.backend import import_keras
 from rnnforecast.config import ModelConfig, TrainingConfig
 
@@ -19,25 +21,23 @@ def build_model(
 
     Recurrent layers (stacked when `units` is a list, optionally bidirectional), the hidden
     dense layers, and a linear dense layer emitting all `horizon` steps at once. Unless
-    `model.baseline` is `none`, the network sees the window relative to its last value and its
-    output is added to a baseline forecast built from the same window.
+    `model.baseline` is `none`, the window is taken relative to its last value, and the
+    forecast is that value plus a trainable linear map of the window that starts as the
+    baseline forecast, plus the network's output.
 
     Example:
         `build_model(ModelConfig(cell="gru", units=[32]), lookback=24, features=1, horizon=12)`
     """
     keras = import_keras()
-    from rnnforecast.layers import WindowBaseline
-
-    baseline_kind = resolve_baseline(config.baseline, lookback, season_length)
+    from rnnforecast.layers import WindowLevel
 
     layers = keras.layers
     cell = getattr(layers, CELL_LAYERS[config.cell])
     window = keras.Input(shape=(lookback, features), name="window")
-    hidden, baseline = window, None
-    if baseline_kind != "none":
-        hidden, baseline = WindowBaseline(
-            baseline_kind, horizon, season_length, name="window_baseline"
-        )(window)
+    baseline = resolve_baseline(config.baseline, lookback, season_length)
+    hidden = window
+    if baseline != "none":
+        hidden, relative_target, level = WindowLevel(horizon, name="window_level")(window)
     for depth, units in enumerate(config.units):
         recurrent = cell(
             units,
@@ -55,9 +55,34 @@ def build_model(
             hidden
         )
     forecast = layers.Dense(horizon, name="forecast")(hidden)
-    if baseline is not None:
-        forecast = layers.Add(name="add_baseline")([forecast, baseline])
+    if baseline != "none":
+        linear = layers.Dense(
+            horizon,
+            kernel_initializer=keras.initializers.Constant(
+                baseline_weights(baseline, lookback, horizon, season_length)
+            ),
+            name="linear",
+        )(relative_target)
+        forecast = layers.Add(name="add_level")([forecast, linear, level])
     return keras.Model(window, forecast, name=f"rnnforecast_{config.cell}")
+
+
+def baseline_weights(kind: str, lookback: int, horizon: int, season_length: int) -> np.ndarray:
+    """`(lookback, horizon)` weights that map a window relative to its last value to the
+    baseline forecast relative to that value: zeros for naive, `1 / lookback` for the window
+    mean, and for seasonal naive a one at the same point of the last season for each step.
+
+    Example:
+        >>> baseline_weights("seasonal_naive", 3, 3, 2)[:, 2].tolist()
+        [0.0, 1.0, 0.0]
+    """
+    weights = np.zeros((lookback, horizon), dtype="float32")
+    if kind == "mean":
+        weights[:] = 1 / lookback
+    elif kind == "seasonal_naive":
+        steps = np.arange(horizon)
+        weights[lookback - season_length + steps % season_length, steps] = 1.0
+    return weights
 
 
 def resolve_baseline(baseline: str, lookback: int, season_length: int) -> str:

@@ -54,8 +54,8 @@ def train(config: Config, run_dir: Path | None = None, progress: str = "auto") -
     points = split_points(dataset, config)
     config = resolve_defaults(config, dataset, points)
     check_split(dataset, points, config)
-    lookback, horizon = config.window.lookback, config.window.horizon
-    assert lookback is not None  # filled in by resolve_defaults
+    lookback = int(config.window.lookback or 0)  # resolve_defaults always sets it
+    horizon = config.window.horizon
 
     seed_everything(config.training.seed)
     scaler = fit_scaler(dataset, points, config.scaling)

@@ -51,14 +51,16 @@ def test_tutorial_architecture_has_the_classic_parameter_count():
         ("seasonal_naive", 5, [3.0, 3.0, 3.0]),  # a season longer than the window: naive
     ],
 )
-def test_the_network_corrects_a_baseline_built_from_the_window(
+def test_an_untrained_model_starts_from_the_baseline(
     baseline: str, season: int, expected: list[float]
 ):
     config = ModelConfig(units=[3], baseline=baseline)
     model = build_model(config, lookback=3, features=2, horizon=3, season_length=season)
-    model.set_weights([np.zeros_like(weights) for weights in model.get_weights()])
+    head = model.get_layer("forecast")
+    head.set_weights([np.zeros_like(weights) for weights in head.get_weights()])
     window = np.array([[[1.0, 50.0], [2.0, 60.0], [3.0, 70.0]]], dtype="float32")
-    # With every weight zero the network adds nothing: the forecast is the baseline.
+    # Before training the linear part is the baseline; with the network's head at zero the
+    # forecast is exactly the baseline.
     assert model.predict(window, verbose=0).tolist() == [expected]
 
 

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from rnnforecast.config import DataConfig
+from rnnforecast.data import synthetic_dataset
+from rnnforecast.evaluation import format_comparison, score_part
+from rnnforecast.scaling import Scaler
+
+
+class LastValueModel:
+    """Stands in for a Keras model: forecasts the last input value (in scaled units)."""
+
+    def __init__(self, horizon: int) -> None:
+        self.horizon = horizon
+
+    def predict(self, inputs: np.ndarray, **_: object) -> np.ndarray:
+        return np.repeat(inputs[:, -1:, 0], self.horizon, axis=1)
+
+
+def test_a_model_that_repeats_the_last_value_scores_exactly_like_naive():
+    dataset = synthetic_dataset(DataConfig(synthetic={"length": 120, "period": 12}))
+    scaler = Scaler.fit("standard", {"": dataset.series[0].values[:80]})
+    metrics, pairs = score_part(
+        LastValueModel(4),
+        dataset,
+        scaler,
+        bounds=[(100, 120)],
+        history_ends=[80],
+        lookback=12,
+        horizon=4,
+    )
+    assert metrics["windows"] == 17 and len(pairs) == 17 * 4
+    for name in ("mae", "rmse", "smape", "mase"):
+        assert metrics["model"][name] == pytest.approx(metrics["naive"][name], rel=1e-5)
+    np.testing.assert_allclose(pairs["forecast"], pairs["naive"], rtol=1e-5)
+    assert metrics["skill"] < 0.0, "seasonal naive beats naive on a clean seasonal series"
+    text = format_comparison(metrics)
+    assert "NOT better than" in text and "17 windows of 4 steps" in text

@@ -135,7 +135,7 @@ def series_panels(
         fitted[positions.ravel()] = paths[rows].ravel()
         panels.append(
             SeriesPanel(
-                title=dataset.label(series),
+                title=Path(dataset.source).name + ("" if series.id is None else f": {series.id}"),
                 time=series.time,
                 actual=series.target,
                 fitted=fitted,

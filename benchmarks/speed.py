@@ -462,7 +462,8 @@ def child_inference_rnnforecast(settings: dict[str, Any]) -> dict[str, Any]:
     # Where the time of reading and forecasting goes (private names; skipped if renamed).
     clock = StepClock()
     clock.patch(data, "_group_rows", "read: group rows by id")
-    clock.patch(data, "_time_index", "read: per-series time checks")
+    clock.patch(data, "_parse_times", "read: parse the time column")
+    clock.patch(data, "_series_time", "read: per-series time checks")
     clock.patch(prediction, "_future_forecasts", "predict: scale + model + unscale")
     clock.patch(prediction, "future_times", "predict: future timestamps")
 

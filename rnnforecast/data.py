@@ -150,21 +150,19 @@ def dataset_from_frame(
     numeric = {name: _numeric_column(frame[name], name, source) for name in value_columns}
     values = np.column_stack([numeric[name] for name in value_columns]).astype(np.float32)
     groups = _group_rows(frame, config.id_column)
+    times = _parse_times(frame, config.time_column, source)
+    frequency = None
+    grids: dict[tuple[pd.Timestamp, int], pd.DatetimeIndex] = {}
     series: list[Series] = []
-    frequencies: set[str | None] = set()
     for series_id, rows in groups:
         label = source if series_id is None else f"{source} (series {series_id!r})"
         if len(rows) < 2:
             raise DataError(f"{label}: only {len(rows)} row(s); a series needs at least two.")
-        time, frequency = _time_index(frame, rows, config, label)
-        frequencies.add(frequency)
+        if isinstance(times, pd.DatetimeIndex) and frequency is None:
+            # One frequency for all series: the first series' (or the configured one).
+            frequency = config.frequency or _infer_frequency(times[rows], label)
+        time = _series_time(times, rows, frequency, config.time_column, label, grids)
         series.append(Series(series_id, time, values[rows]))
-    frequency = next(iter(frequencies)) if len(frequencies) == 1 else None
-    if len(frequencies) > 1:
-        raise DataError(
-            f"{source}: the series have different frequencies ({sorted(map(str, frequencies))}); "
-            "one model needs one frequency. Split the file or resample the series."
-        )
     return Dataset(
         series=series,
         target=target,
@@ -291,42 +289,72 @@ def _group_rows(frame: pd.DataFrame, id_column: str | None) -> list[tuple[str | 
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0])
         raise DataError(f"column {id_column!r} (`data.id_column`) is empty at row {row + 2}.")
-    labels = ids.astype(str).to_numpy()
-    order = pd.unique(labels)
-    return [(str(label), np.flatnonzero(labels == label)) for label in order]
+    # One sort instead of one comparison of the whole column per series.
+    codes, labels = pd.factorize(ids.astype(str).to_numpy())
+    order = np.argsort(codes, kind="stable")
+    ends = np.searchsorted(codes[order], np.arange(len(labels) + 1))
+    return [
+        (str(label), order[ends[index] : ends[index + 1]]) for index, label in enumerate(labels)
+    ]
 
 
-def _time_index(
-    frame: pd.DataFrame, rows: np.ndarray, config: DataConfig, label: str
-) -> tuple[pd.Index, str | None]:
-    if config.time_column is None:
-        return pd.RangeIndex(len(rows)), None
-    raw = frame[config.time_column].iloc[rows]
+def _parse_times(
+    frame: pd.DataFrame, column: str | None, source: str
+) -> pd.DatetimeIndex | np.ndarray | None:
+    """The whole time column parsed once: dates, integer steps, or None without a column."""
+    if column is None:
+        return None
+    raw = frame[column]
     if raw.isna().any():
-        row = int(rows[np.flatnonzero(raw.isna().to_numpy())[0]])
+        row = int(np.flatnonzero(raw.isna().to_numpy())[0])
         raise DataError(
-            f"{label}: column {config.time_column!r} (`data.time_column`) is empty at row "
-            f"{row + 2}. Every row needs a timestamp."
+            f"{source}: column {column!r} (`data.time_column`) is empty at row {row + 2}. "
+            "Every row needs a timestamp."
         )
     if pd.api.types.is_integer_dtype(raw):
-        return _integer_steps(raw, rows, config.time_column, label), None
+        return raw.to_numpy(dtype=np.int64)
     try:
-        time = pd.DatetimeIndex(pd.to_datetime(raw, format="mixed"))
+        times = pd.DatetimeIndex(pd.to_datetime(raw, format="mixed"))
     except (ValueError, TypeError) as error:
         raise DataError(
-            f"{label}: column {config.time_column!r} (`data.time_column`) does not hold dates "
+            f"{source}: column {column!r} (`data.time_column`) does not hold dates "
             f"({str(error).splitlines()[0]}). Use ISO dates such as 2024-01-31, or integers."
         ) from None
-    if time.tz is not None:
-        time = time.tz_convert("UTC").tz_localize(None)
-    _check_order(time, rows, config.time_column, label)
-    frequency = config.frequency or _infer_frequency(time, label)
-    _check_gaps(time, frequency, config.time_column, label)
-    return time, frequency
+    return times.tz_convert("UTC").tz_localize(None) if times.tz is not None else times
 
 
-def _integer_steps(raw: pd.Series, rows: np.ndarray, column: str, label: str) -> pd.Index:
-    steps = pd.Index(raw.to_numpy(dtype=np.int64))
+def _series_time(
+    times: pd.DatetimeIndex | np.ndarray | None,
+    rows: np.ndarray,
+    frequency: str | None,
+    column: str | None,
+    label: str,
+    grids: dict[tuple[pd.Timestamp, int], pd.DatetimeIndex],
+) -> pd.Index:
+    """One series' checked time index; `grids` caches the expected ranges, which long-format
+    files with aligned series share."""
+    if times is None or column is None:
+        return pd.RangeIndex(len(rows))
+    if not isinstance(times, pd.DatetimeIndex):
+        return _integer_steps(times[rows], rows, column, label)
+    time = times[rows]
+    _check_order(time, rows, column, label)
+    key = (time[0], len(time))
+    if key not in grids:
+        try:
+            grids[key] = pd.date_range(time[0], periods=len(time), freq=frequency)
+        except ValueError as error:
+            raise DataError(
+                f"{label}: `data.frequency` {frequency!r} is not a pandas frequency alias "
+                f"({error})."
+            ) from None
+    if not grids[key].equals(time):
+        _check_gaps(time, frequency, column, label)
+    return time
+
+
+def _integer_steps(values: np.ndarray, rows: np.ndarray, column: str, label: str) -> pd.Index:
+    steps = pd.Index(values)
     _check_order(steps, rows, column, label)
     differences = np.diff(steps.to_numpy())
     if len(differences) and (differences != differences[0]).any():

@@ -32,8 +32,11 @@ class SeriesPanel:
     future: tuple[pd.Index, np.ndarray] | None = None
 
 
-def forecast_figure(panels: list[SeriesPanel], target: str) -> Figure:
-    """Actual vs forecast per series (at most six), with validation and test parts shaded."""
+def forecast_figure(panels: list[SeriesPanel], target: str, total: int | None = None) -> Figure:
+    """Actual vs forecast per series (at most six), with validation and test parts shaded.
+
+    `total` is the number of series in the data, when `panels` holds only the first few.
+    """
     shown = panels[:MAX_PANELS]
     figure = Figure(figsize=(11, 3.2 * len(shown)), layout="constrained")
     axes = figure.subplots(len(shown), 1, squeeze=False)
@@ -54,8 +57,9 @@ def forecast_figure(panels: list[SeriesPanel], target: str) -> Figure:
         axis.set_title(panel.title)
         axis.set_ylabel(target)
         axis.legend(loc="upper left", fontsize="small", ncol=5)
-    if len(panels) > MAX_PANELS:
-        figure.suptitle(f"first {MAX_PANELS} of {len(panels)} series")
+    total = max(total or 0, len(panels))
+    if total > len(shown):
+        figure.suptitle(f"first {len(shown)} of {total} series")
     return figure
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from rnnforecast.config import Config, DataConfig
 from rnnforecast.data import STEP_COLUMN, SYNTHETIC_TARGET, Dataset, load_dataset
 from rnnforecast.errors import DataError, RunError
 from rnnforecast.evaluation import PREDICT_BATCH_SIZE, model_forecast, scale_series, score_part
-from rnnforecast.plots import SeriesPanel, forecast_figure
+from rnnforecast.plots import MAX_PANELS, SeriesPanel, forecast_figure
 from rnnforecast.run import Run
 from rnnforecast.scaling import Scaler, series_key
 from rnnforecast.splitting import SplitPoints, split_points
@@ -61,10 +62,14 @@ def predict(run: Run, dataset: Dataset, model: Any | None = None) -> pd.DataFram
         columns[dataset.id_column] = np.repeat(
             [series.id for series in dataset.series], config.window.horizon
         )
-    times = [
-        future_times(series.time, dataset.frequency, config.window.horizon)
-        for series in dataset.series
-    ]
+    # Series of one file usually end together: build each distinct future range once.
+    futures: dict[object, pd.Index] = {}
+    times = []
+    for series in dataset.series:
+        end = (series.time[-1], series.time[-1] - series.time[-2])
+        if end not in futures:
+            futures[end] = future_times(series.time, dataset.frequency, config.window.horizon)
+        times.append(futures[end])
     columns[dataset.time_column or STEP_COLUMN] = np.concatenate([np.asarray(t) for t in times])
     columns[FORECAST_COLUMN] = forecasts.ravel()
     return pd.DataFrame(columns)
@@ -109,7 +114,7 @@ def forecast_plot(run: Run, dataset: Dataset) -> Figure:
     points = split_points(dataset, run.config)
     _check_input(run, dataset, _lookback(run.config))
     panels = series_panels(run.load_model(), dataset, run.scaler, run.config, points)
-    return forecast_figure(panels, dataset.target)
+    return forecast_figure(panels, dataset.target, total=len(dataset.series))
 
 
 def series_panels(
@@ -118,6 +123,9 @@ def series_panels(
     """Per series: consecutive non-overlapping horizon-long forecasts over its whole length
     (each from the `lookback` actual values before it), and the forecast after its end."""
     lookback, horizon = _lookback(config), config.window.horizon
+    # The figure shows the first few series only; forecasting the rest would be thrown away.
+    dataset = replace(dataset, series=dataset.series[:MAX_PANELS])
+    points = points[:MAX_PANELS]
     windows = stack_windows(
         scale_series(dataset, scaler),
         [(0, len(series)) for series in dataset.series],

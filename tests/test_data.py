@@ -67,6 +67,21 @@ def test_long_format_splits_series_with_covariates(tmp_path: Path):
     assert dataset.features == 2
 
 
+def test_interleaved_long_rows_keep_first_appearance_order_and_their_own_checks(tmp_path: Path):
+    text = (
+        "id,date,y\nb,2020-01-01,1\na,2020-01-01,5\nb,2020-02-01,2\na,2020-02-01,6\n"
+        "b,2020-03-01,3\na,2020-03-01,7\n"
+    )
+    dataset = load_dataset(config(csv(tmp_path, text), id_column="id"))
+    assert [(s.id, s.target.tolist()) for s in dataset.series] == [
+        ("b", [1, 2, 3]),
+        ("a", [5, 6, 7]),
+    ]
+    gap = text + "c,2020-01-01,1\nc,2020-02-01,1\nc,2020-04-01,1\n"
+    with pytest.raises(DataError, match=r"\(series 'c'\): .* 1 missing timestamp\(s\)"):
+        load_dataset(config(csv(tmp_path, gap), id_column="id"))
+
+
 def test_target_is_picked_when_only_one_numeric_column(tmp_path: Path):
     path = csv(tmp_path, "date,y\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n")
     assert load_dataset(DataConfig(path=path, time_column="date")).target == "y"

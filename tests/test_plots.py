@@ -38,6 +38,8 @@ def test_forecast_figure_caps_the_number_of_panels():
     figure = forecast_figure([panel(str(index)) for index in range(9)], target="y")
     assert len(figure.get_axes()) == MAX_PANELS
     assert figure._suptitle.get_text() == f"first {MAX_PANELS} of 9 series"
+    figure = forecast_figure([panel("a")], target="y", total=1000)
+    assert figure._suptitle.get_text() == "first 1 of 1000 series"
 
 
 def test_loss_figure_plots_training_and_validation():

@@ -688,43 +688,34 @@ def report_training(settings: dict[str, Any], memory: dict[str, list[float]]) ->
     memory["train: plain Keras script"] = pick("keras", "peak_rss_mib")
     windows = runs["rnnforecast"][0]["windows"]
     overrides = rnnforecast_overrides(spec, "<tempdir>")
+
+    def compared(label: str, ours: list[float], theirs: list[float], unit: Any) -> list[str]:
+        return [label, unit(ours), unit(theirs), ratio(ours, theirs)]
+
     rows = [
-        [
+        compared(
             "whole job (after imports)",
-            seconds(pick("rnnforecast", "job_seconds")),
-            seconds(pick("keras", "job_seconds")),
-            ratio(pick("rnnforecast", "job_seconds"), pick("keras", "job_seconds")),
-        ],
-        [
-            "  model.fit",
-            seconds(step("rnnforecast", "fit")),
-            seconds(step("keras", "fit")),
-            ratio(step("rnnforecast", "fit"), step("keras", "fit")),
-        ],
-        [
-            "  everything but fit",
-            seconds(rest("rnnforecast")),
-            seconds(rest("keras")),
-            ratio(rest("rnnforecast"), rest("keras")),
-        ],
-        [
+            pick("rnnforecast", "job_seconds"),
+            pick("keras", "job_seconds"),
+            seconds,
+        ),
+        compared("  model.fit", step("rnnforecast", "fit"), step("keras", "fit"), seconds),
+        compared("  everything but fit", rest("rnnforecast"), rest("keras"), seconds),
+        compared(
             "imports (TensorFlow, Keras, library)",
-            seconds(pick("rnnforecast", "import_seconds")),
-            seconds(pick("keras", "import_seconds")),
-            ratio(pick("rnnforecast", "import_seconds"), pick("keras", "import_seconds")),
-        ],
-        [
+            pick("rnnforecast", "import_seconds"),
+            pick("keras", "import_seconds"),
+            seconds,
+        ),
+        compared(
             "process wall time (start to exit)",
-            seconds(pick("rnnforecast", "process_seconds")),
-            seconds(pick("keras", "process_seconds")),
-            ratio(pick("rnnforecast", "process_seconds"), pick("keras", "process_seconds")),
-        ],
-        [
-            "peak RSS",
-            mib(pick("rnnforecast", "peak_rss_mib")),
-            mib(pick("keras", "peak_rss_mib")),
-            ratio(pick("rnnforecast", "peak_rss_mib"), pick("keras", "peak_rss_mib")),
-        ],
+            pick("rnnforecast", "process_seconds"),
+            pick("keras", "process_seconds"),
+            seconds,
+        ),
+        compared(
+            "peak RSS", pick("rnnforecast", "peak_rss_mib"), pick("keras", "peak_rss_mib"), mib
+        ),
         [
             "test MAE, original units (sanity)",
             f"{median(pick('rnnforecast', 'test_mae')):.4f}",

@@ -421,6 +421,15 @@ def _section_at(parts: list[str]) -> type[BaseModel] | None:
     return section
 
 
+# pydantic's bound errors: the comparison to print and the key of the bound in the context.
+BOUND_ERRORS = {
+    "greater_than": (">", "gt"),
+    "greater_than_equal": (">=", "ge"),
+    "less_than": ("<", "lt"),
+    "less_than_equal": ("<=", "le"),
+}
+
+
 def _describe(item: dict[str, Any], section: type[BaseModel] | None) -> str:
     kind = item["type"]
     context = item.get("ctx", {})
@@ -433,14 +442,9 @@ def _describe(item: dict[str, Any], section: type[BaseModel] | None) -> str:
         return f"unknown key{hint} Known keys: {', '.join(known)}." if known else "unknown key"
     if kind == "missing":
         return "is required"
-    if kind == "greater_than":
-        return f"must be > {context['gt']}{got}"
-    if kind == "greater_than_equal":
-        return f"must be >= {context['ge']}{got}"
-    if kind == "less_than":
-        return f"must be < {context['lt']}{got}"
-    if kind == "less_than_equal":
-        return f"must be <= {context['le']}{got}"
+    if kind in BOUND_ERRORS:
+        symbol, key = BOUND_ERRORS[kind]
+        return f"must be {symbol} {context[key]}{got}"
     if kind == "literal_error":
         return f"must be one of {context['expected']}{got}"
     if kind == "too_short":

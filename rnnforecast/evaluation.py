@@ -31,8 +31,8 @@ def model_forecast(model: Any, windows: Windows, dataset: Dataset, scaler: Scale
     scaled = np.asarray(model.predict(windows.inputs, batch_size=PREDICT_BATCH_SIZE, verbose=0))
     forecast = np.empty(scaled.shape, dtype=np.float64)
     for index, series in enumerate(dataset.series):
-        rows = windows.series == index
-        if rows.any():
+        rows = windows.rows_of(index)
+        if rows.stop > rows.start:
             forecast[rows] = scaler.inverse_target(series_key(series.id), scaled[rows])
     return forecast
 
@@ -67,7 +67,7 @@ def score_part(
     seasonal = np.empty_like(actual)
     scale = np.empty(len(windows), dtype=np.float64)
     for index, series in enumerate(dataset.series):
-        rows = windows.series == index
+        rows = windows.rows_of(index)
         origins = windows.origins[rows]
         target = series.target.astype(np.float64)
         actual[rows] = target[origins[:, None] + np.arange(horizon)]
@@ -98,10 +98,10 @@ def forecast_pairs(
     positions = windows.origins[:, None] + np.arange(horizon)[None, :]
     times, origin_times, ids = [], [], []
     for index, series in enumerate(dataset.series):
-        rows = windows.series == index
+        rows = windows.rows_of(index)
         times.append(series.time[positions[rows].ravel()])
         origin_times.append(series.time[np.repeat(windows.origins[rows] - 1, horizon)])
-        ids.extend([series.id] * int(rows.sum()) * horizon)
+        ids.extend([series.id] * (rows.stop - rows.start) * horizon)
     # stack_windows groups windows by series in order, so the per-series pieces line up.
     columns: dict[str, Any] = {}
     if dataset.id_column is not None:

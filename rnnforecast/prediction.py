@@ -138,7 +138,7 @@ def series_panels(
     panels = []
     for index, (series, point) in enumerate(zip(dataset.series, points, strict=True)):
         fitted = np.full(len(series), np.nan)
-        rows = windows.series == index
+        rows = windows.rows_of(index)
         positions = windows.origins[rows][:, None] + np.arange(horizon)
         fitted[positions.ravel()] = paths[rows].ravel()
         panels.append(

@@ -43,3 +43,11 @@ def test_stack_windows_remembers_series_and_origins():
     assert windows.series.tolist() == [0, 0, 0, 1]
     assert windows.origins.tolist() == [6, 7, 8, 6]
     assert windows.targets.tolist() == [[6, 7], [7, 8], [8, 9], [106, 107]]
+
+
+def test_rows_of_a_series_are_a_contiguous_slice():
+    a, b, c = (np.arange(10.0).reshape(-1, 1) for _ in range(3))
+    windows = stack_windows([a, b, c], [(6, 10), (0, 0), (8, 10)], lookback=2, horizon=2)
+    assert windows.rows_of(0) == slice(0, 3)
+    assert windows.rows_of(1) == slice(3, 3)
+    assert windows.rows_of(2) == slice(3, 4)

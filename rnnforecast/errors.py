@@ -2,7 +2,7 @@
 
 The exit codes are part of the command-line contract (see README, "Exit codes"):
 0 success, 1 unexpected internal error, 2 command-line usage error (Typer), 3 config error,
-4 data error, 5 run-directory error, 130 interrupted.
+4 data error, 5 run-directory error, 6 output error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ class RunError(RnnForecastError):
     """A run directory is missing, incomplete, or was written by an incompatible version."""
 
     exit_code = 5
+
+
+class OutputError(RnnForecastError):
+    """A run directory or output file cannot be written where it was asked for."""
+
+    exit_code = 6
 
 
 INTERRUPTED_EXIT_CODE = 130

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from rnnforecast.config import Config, config_from_dict, dump_config
-from rnnforecast.errors import ConfigError, RunError
+from rnnforecast.errors import ConfigError, OutputError, RunError
 from rnnforecast.scaling import Scaler
 
 MODEL_FILE = "model.keras"
@@ -61,13 +61,27 @@ class Run:
         import rnnforecast.layers  # noqa: F401  (registers the custom layers for loading)
 
         try:
-            return keras.models.load_model(self.path / MODEL_FILE, compile=False)
+            model = keras.models.load_model(self.path / MODEL_FILE, compile=False)
         except Exception as error:  # Keras raises many types for damaged archives
             raise RunError(
                 f"{self.path / MODEL_FILE}: cannot load the model ({type(error).__name__}: "
                 f"{str(error).splitlines()[0] if str(error) else ''}). The run directory is "
                 "damaged or from an incompatible Keras version; train the run again."
             ) from None
+        window = self.config.window
+        expected = ((None, window.lookback, self.features), (None, window.horizon))
+        if (tuple(model.input_shape), tuple(model.output_shape)) != expected:
+            raise RunError(
+                f"{self.path}: the model maps {model.input_shape} to {model.output_shape}, but "
+                f"{CONFIG_FILE} says lookback {window.lookback}, {self.features} feature(s) and "
+                f"horizon {window.horizon}. The run directory was edited or mixed up; train again."
+            )
+        return model
+
+    @property
+    def features(self) -> int:
+        """Input features per step: the target plus the covariates."""
+        return 1 + len(self.config.data.covariates)
 
 
 def default_run_dir(config: Config, now: datetime | None = None) -> Path:
@@ -81,24 +95,44 @@ def staged_directory(final: Path) -> Iterator[Path]:
     """Yield an empty staging folder that becomes `final` only if the block succeeds.
 
     On any exception (including KeyboardInterrupt and SystemExit) the staging folder is removed.
+    The finished folder gets the permissions the umask gives a new folder, so other users and
+    jobs can read it as they could any folder made by hand.
     """
     if final.exists() and (not final.is_dir() or any(final.iterdir())):
         raise RunError(
             f"{final}: the run directory already exists. Choose another --run-dir or remove it."
         )
-    final.parent.mkdir(parents=True, exist_ok=True)
-    sweep_stale_staging(final.parent)
-    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{final.name}-", dir=final.parent))
-    (staging / ".pid").write_text(str(os.getpid()))
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale_staging(final.parent)
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{final.name}-", dir=final.parent))
+        (staging / ".pid").write_text(str(os.getpid()))
+    except OSError as error:
+        raise OutputError(f"{final}: cannot create the run directory ({error}).") from None
     try:
         yield staging
         (staging / ".pid").unlink()
+        staging.chmod(0o777 & ~_umask())
         if final.exists():
             final.rmdir()  # an empty folder the user made for the run
         os.replace(staging, final)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputError(f"{final}: cannot write the run directory ({error}).") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux tells it (TensorFlow runs
+    threads that may create files meanwhile)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        status = Path("/proc/self/status").read_text().splitlines()
+        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def sweep_stale_staging(folder: Path) -> None:
@@ -123,17 +157,34 @@ def _process_alive(pid: int) -> bool:
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(temporary_path)` and move the result to `path` only if it succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Call `write(temporary_path)` and move the result to `path` only if it succeeds, so an
+    existing file is never left half overwritten. The folder must exist."""
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: the folder {path.parent} does not exist. Create it first.")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name.")
+    try:
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write here ({error}).") from None
     os.close(handle)
     try:
         write(Path(temporary))
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
+    except OSError as error:
+        _remove(temporary)
+        raise OutputError(f"{path}: cannot write it ({error}).") from None
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+        _remove(temporary)
         raise
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -214,7 +265,13 @@ def load_run(path: Path | str) -> Run:
     except ConfigError as error:
         raise RunError(f"{error} The run directory is damaged or incompatible.") from None
     scaler = Scaler.from_dict(_read_json(folder / SCALER_FILE))
-    return Run(folder, config, scaler, manifest, _read_json(folder / METRICS_FILE))
+    run = Run(folder, config, scaler, manifest, _read_json(folder / METRICS_FILE))
+    if scaler.columns() != {run.features}:
+        raise RunError(
+            f"{folder / SCALER_FILE}: expected {run.features} value(s) per series (target and "
+            f"covariates), found {sorted(scaler.columns())}. The run directory is damaged."
+        )
+    return run
 
 
 def _read_json(path: Path) -> dict[str, Any]:

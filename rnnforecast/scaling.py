@@ -65,10 +65,24 @@ class Scaler:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scaler:
+        """Rebuild a scaler from `to_dict`'s output, checking every value is a number."""
         try:
-            return cls(str(data["method"]), dict(data["center"]), dict(data["scale"]))
-        except (KeyError, TypeError) as error:
-            raise RunError(f"scaler.json is malformed: missing {error}") from None
+            center = {
+                str(key): [float(v) for v in values] for key, values in data["center"].items()
+            }
+            scale = {str(key): [float(v) for v in values] for key, values in data["scale"].items()}
+            method = str(data["method"])
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise RunError(f"scaler.json is malformed ({type(error).__name__}: {error}).") from None
+        if center.keys() != scale.keys() or any(
+            len(center[key]) != len(scale[key]) for key in center
+        ):
+            raise RunError("scaler.json is malformed: centers and scales do not match.")
+        return cls(method, center, scale)
+
+    def columns(self) -> set[int]:
+        """The number of columns of each series' parameters (one value when consistent)."""
+        return {len(values) for values in self.center.values()}
 
     def _params(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         if key not in self.center:

@@ -46,7 +46,7 @@ def test_predict_to_stdout_and_to_a_file(tiny_run, tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[:2][0] == "step,forecast"
     assert len(result.stdout.splitlines()) == 1 + 4
-    output = tmp_path / "out" / "forecast.parquet"
+    output = tmp_path / "forecast.parquet"
     result = invoke("predict", tiny_run.path, "--output", output)
     assert result.exit_code == 0, result.output
     assert pd.read_parquet(output)["step"].tolist() == [240, 241, 242, 243]

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnforecast.config import ModelConfig, TrainingConfig
+from rnnforecast.config import ModelConfig, TrainingConfig, load_config
 from rnnforecast.models import build_model, compile_model
 from rnnforecast.run import MODEL_FILE, Run
 
@@ -68,8 +68,8 @@ def test_model_with_baseline_layer_saves_and_loads(tmp_path: Path):
     model = build_model(ModelConfig(units=[3]), lookback=4, features=1, horizon=3, season_length=2)
     model.save(tmp_path / MODEL_FILE)
     window = np.random.default_rng(0).normal(size=(2, 4, 1)).astype("float32")
-    run = Run(tmp_path, None, None, {}, {})  # type: ignore[arg-type]
-    loaded = run.load_model()
+    config = load_config(None, ["window.lookback=4", "window.horizon=3"])
+    loaded = Run(tmp_path, config, None, {}, {}).load_model()  # type: ignore[arg-type]
     np.testing.assert_allclose(loaded.predict(window, verbose=0), model.predict(window, verbose=0))
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnforecast.errors import RunError
+from rnnforecast.errors import OutputError, RunError
 from rnnforecast.run import (
     MANIFEST_FILE,
     METRICS_FILE,
@@ -60,10 +60,35 @@ def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path: Path):
         path.write_text("half")
         raise OSError("disk full")
 
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="disk full"):
         write_atomic(target, fail)
     assert target.read_text() == "old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_outputs_get_ordinary_permissions(tmp_path: Path):
+    previous = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "f.csv", lambda path: path.write_text("x"))
+        with staged_directory(tmp_path / "run"):
+            pass
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "f.csv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "run").stat().st_mode & 0o777 == 0o755
+
+
+def test_unwritable_destinations_are_output_errors(tmp_path: Path):
+    with pytest.raises(OutputError, match=r"does not exist\. Create it first"):
+        write_atomic(tmp_path / "missing" / "f.csv", lambda path: None)
+    with pytest.raises(OutputError, match="is a folder"):
+        write_atomic(tmp_path, lambda path: None)
+    (tmp_path / "afile").write_text("x")
+    with (
+        pytest.raises(OutputError, match="cannot create the run directory"),
+        staged_directory(tmp_path / "afile" / "run"),
+    ):
+        pass
 
 
 def test_load_run_reports_missing_and_incompatible_runs(tiny_run, tmp_path: Path):

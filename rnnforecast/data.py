@@ -25,7 +25,8 @@ SYNTHETIC_TARGET = "value"
 class Series:
     """One series: its id (None for a single series), timestamps and values.
 
-    `values` has shape `(length, 1 + covariates)`, float32, the target in column 0.
+    `values` has shape `(length, 1 + covariates)`, float64 (original units keep their
+    precision; scaling makes float32 inputs), the target in column 0.
     `time` is a `DatetimeIndex` or an integer index of steps.
     """
 
@@ -148,8 +149,8 @@ def dataset_from_frame(
             raise DataError(_missing_column_message(source, role, column, frame.columns))
     value_columns = [target, *config.covariates]
     numeric = {name: _numeric_column(frame[name], name, source) for name in value_columns}
-    values = np.column_stack([numeric[name] for name in value_columns]).astype(np.float32)
-    groups = _group_rows(frame, config.id_column)
+    values = np.column_stack([numeric[name] for name in value_columns])
+    groups = _group_rows(frame, config.id_column, source)
     times = _parse_times(frame, config.time_column, source)
     frequency = None
     grids: dict[tuple[pd.Timestamp, int], pd.DatetimeIndex] = {}
@@ -192,7 +193,7 @@ def synthetic_dataset(config: DataConfig) -> Dataset:
     target = spec.amplitude * np.sin(spec.angular_frequency * steps) + spec.trend * steps + noise
     period = 2 * np.pi / spec.angular_frequency
     return Dataset(
-        series=[Series(None, pd.RangeIndex(spec.length), target.astype(np.float32).reshape(-1, 1))],
+        series=[Series(None, pd.RangeIndex(spec.length), target.reshape(-1, 1))],
         target=SYNTHETIC_TARGET,
         covariates=[],
         time_column=None,
@@ -206,19 +207,26 @@ def synthetic_dataset(config: DataConfig) -> Dataset:
 def season_length_of(frequency: str | None) -> int:
     """Steps per season for a pandas frequency alias; 1 when there is no natural season.
 
-    Monthly 12, quarterly 4, weekly 52, daily 7, business-daily 5, hourly 24, half-hourly 48,
-    other sub-daily frequencies one day.
+    Semi-monthly 24, monthly 12, quarterly 4, weekly 52 (a multiple step divides them), daily 7,
+    business-daily 5, hourly 24, half-hourly 48, other sub-daily frequencies one day.
     """
     if frequency is None:
         return 1
     offset = pd.tseries.frequencies.to_offset(frequency)
     name = type(offset).__name__
-    if name.startswith(("Month", "SemiMonth", "BusinessMonth")):
-        return 12 if offset.n == 1 else max(1, 12 // offset.n)
-    if name.startswith(("Quarter", "BusinessQuarter")):
-        return 4
-    if name == "Week":
-        return 52
+    # Seasons per year, divided by the step count: `2W` has 26 steps a year, `2QS` two.
+    per_year = {
+        "SemiMonth": 24,
+        "Month": 12,
+        "BusinessMonth": 12,
+        "Quarter": 4,
+        "BQuarter": 4,
+        "Week": 52,
+    }
+    prefix = next((key for key in per_year if name.startswith(key)), None)
+    if prefix is not None:
+        steps = per_year[prefix] / offset.n
+        return int(steps) if steps.is_integer() and steps > 1 else 1
     if name in ("BusinessDay", "CustomBusinessDay"):
         return 5
     if name == "Day":  # a calendar day, no longer a fixed-length Tick in pandas 3
@@ -262,12 +270,11 @@ def _missing_column_message(source: str, role: str, column: str, columns: pd.Ind
 def _numeric_column(column: pd.Series, name: str, source: str) -> np.ndarray:
     if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         converted = pd.to_numeric(column, errors="coerce")
-        bad = column[converted.isna() & column.notna()]
+        bad = np.flatnonzero((converted.isna() & column.notna()).to_numpy())
         if len(bad):
-            row = bad.index[0]
             raise DataError(
-                f"{source}: column {name!r} must be numeric, but row {row + 2} holds "
-                f"{bad.iloc[0]!r} ({len(bad)} non-numeric value(s)). "
+                f"{source}: column {name!r} must be numeric, but row {bad[0] + 2} holds "
+                f"{column.iloc[bad[0]]!r} ({len(bad)} non-numeric value(s)). "
                 "Fix or remove those rows, or pick another column."
             )
         column = converted
@@ -282,13 +289,18 @@ def _numeric_column(column: pd.Series, name: str, source: str) -> np.ndarray:
     return values
 
 
-def _group_rows(frame: pd.DataFrame, id_column: str | None) -> list[tuple[str | None, np.ndarray]]:
+def _group_rows(
+    frame: pd.DataFrame, id_column: str | None, source: str
+) -> list[tuple[str | None, np.ndarray]]:
     if id_column is None:
         return [(None, np.arange(len(frame)))]
     ids = frame[id_column]
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0])
-        raise DataError(f"column {id_column!r} (`data.id_column`) is empty at row {row + 2}.")
+        raise DataError(
+            f"{source}: column {id_column!r} (`data.id_column`) is empty at row {row + 2}. "
+            "Every row needs a series id."
+        )
     # One sort instead of one comparison of the whole column per series.
     codes, labels = pd.factorize(ids.astype(str).to_numpy())
     order = np.argsort(codes, kind="stable")
@@ -313,6 +325,15 @@ def _parse_times(
         )
     if pd.api.types.is_integer_dtype(raw):
         return raw.to_numpy(dtype=np.int64)
+    if pd.api.types.is_numeric_dtype(raw):
+        numbers = raw.to_numpy(dtype=np.float64)
+        if np.all(numbers == np.round(numbers)):
+            return numbers.astype(np.int64)
+        raise DataError(
+            f"{source}: column {column!r} (`data.time_column`) holds numbers that are not whole "
+            f"steps (e.g. {float(numbers[numbers != np.round(numbers)][0])!r}). Use dates such as "
+            "1974-02-01, or integer step numbers."
+        )
     try:
         times = pd.DatetimeIndex(pd.to_datetime(raw, format="mixed"))
     except (ValueError, TypeError) as error:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset
 from rnnforecast.errors import ConfigError
 from rnnforecast.models import resolve_baseline
 
 MIN_DEFAULT_LOOKBACK = 8
+MAX_DEFAULT_LOOKBACK = 512
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,17 @@ def split_points(dataset: Dataset, config: Config) -> list[SplitPoints]:
 
 
 def default_lookback(dataset: Dataset, points: list[SplitPoints], horizon: int) -> int:
-    """max(2 season lengths, 2 horizons, 8), capped so the shortest training part still yields
-    windows for at least half its points."""
-    wanted = max(2 * dataset.season_length, 2 * horizon, MIN_DEFAULT_LOOKBACK)
-    shortest = min(point.train_end for point in points)
-    cap = max(1, (shortest - horizon) // 2)
-    return max(1, min(wanted, cap))
+    """max(2 season lengths, 2 horizons, 8), at most 512, and at most half of what a typical
+    (median) training part leaves after one horizon, so it still yields many windows.
+
+    The median, not the shortest, sets the cap: one short series in a long-format file must
+    not silently shrink the window of every series; `check_split` names it instead.
+    """
+    wanted = min(
+        max(2 * dataset.season_length, 2 * horizon, MIN_DEFAULT_LOOKBACK), MAX_DEFAULT_LOOKBACK
+    )
+    typical = int(np.median([point.train_end for point in points]))
+    return max(1, min(wanted, (typical - horizon) // 2))
 
 
 def check_split(dataset: Dataset, points: list[SplitPoints], config: Config) -> None:

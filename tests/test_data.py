@@ -147,3 +147,26 @@ def test_missing_and_unreadable_files(tmp_path: Path):
 )
 def test_season_length_of_frequency(frequency, season):
     assert season_length_of(frequency) == season
+
+
+def test_values_keep_their_precision_in_original_units(tmp_path: Path):
+    path = csv(tmp_path, "t,y\n0,20000000.4\n1,20000000.1\n2,20000000.3\n")
+    dataset = load_dataset(DataConfig(path=path, time_column="t", target="y"))
+    assert dataset.series[0].target.tolist() == [20000000.4, 20000000.1, 20000000.3]
+
+
+def test_fractional_numeric_time_is_refused_and_whole_numbers_are_steps(tmp_path: Path):
+    with pytest.raises(DataError, match=r"not whole steps \(e\.g\. 1974\.083"):
+        load_dataset(config(csv(tmp_path, "date,y\n1974.0,1\n1974.083,2\n1974.167,3\n")))
+    dataset = load_dataset(config(csv(tmp_path, "date,y\n1.0,1\n2.0,2\n3.0,3\n")))
+    assert list(dataset.series[0].time) == [1, 2, 3]
+
+
+def test_messages_name_the_file_and_row_whatever_the_index(tmp_path: Path):
+    frame = pd.DataFrame({"date": ["2020-01-01", "2020-01-02"], "y": ["1", "x"]}, index=["a", "b"])
+    frame.to_parquet(tmp_path / "d.parquet")
+    with pytest.raises(DataError, match=r"d\.parquet: column 'y' must be numeric, but row 3"):
+        load_dataset(config(tmp_path / "d.parquet"))
+    path = csv(tmp_path, "id,date,y\na,2020-01-01,1\n,2020-01-02,2\n")
+    with pytest.raises(DataError, match=r"data\.csv: column 'id' .* is empty at row 3"):
+        load_dataset(config(path, id_column="id"))

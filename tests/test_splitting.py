@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 
 from rnnforecast.config import load_config
@@ -46,3 +47,29 @@ def test_validation_count_smaller_than_the_horizon_is_refused():
     config, dataset, points = prepared("split.validation=5", "window.horizon=10")
     with pytest.raises(ConfigError, match=r"validation part has 5 point\(s\), fewer than"):
         check_split(dataset, points, config)
+
+
+def test_one_short_series_is_named_instead_of_shrinking_every_window(tmp_path):
+    from rnnforecast.data import load_dataset
+
+    months = pd.date_range("2020-01", periods=80, freq="MS").date
+    rows = [f"{name},{day},{value}" for name in "ac" for value, day in enumerate(months)]
+    rows += [f"b,{day},1" for day in pd.date_range("2020-01", periods=10, freq="MS").date]
+    path = tmp_path / "long.csv"
+    path.write_text("id,date,y\n" + "\n".join(rows) + "\n")
+    config = load_config(
+        None,
+        [
+            f"data.path={path}",
+            "data.time_column=date",
+            "data.id_column=id",
+            "data.target=y",
+            "window.horizon=3",
+        ],
+    )
+    dataset = load_dataset(config.data)
+    points = split_points(dataset, config)
+    resolved = resolve_defaults(config, dataset, points)
+    assert resolved.window.lookback == 24
+    with pytest.raises(ConfigError, match=r"\(series 'b'\): `window.lookback` \+ `window.horizon`"):
+        check_split(dataset, points, resolved)

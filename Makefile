@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint format bench accuracy clean
+.PHONY: setup demo test lint format bench clean
 
 $(BIN)/rnnforecast: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

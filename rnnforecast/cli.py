@@ -7,7 +7,6 @@ Errors the user can fix print `Error: ...` and exit with the code of their kind 
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import sys
 import traceback
@@ -25,7 +24,7 @@ app = typer.Typer(
     help="Time-series forecasting with Keras recurrent networks, scored against naive "
     "baselines.\n\nExample: rnnforecast train configs/sine.yaml",
     epilog="Exit codes: 0 success, 1 internal error, 2 usage error, 3 config error, "
-    "4 data error, 5 run-directory error, 130 interrupted.",
+    "4 data error, 5 run-directory error, 6 output error, 130 interrupted.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -117,7 +116,10 @@ def predict(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Write the forecasts to this CSV/Parquet file; default stdout."
+            "--output",
+            "-o",
+            help="Write the forecasts to this CSV/Parquet file (its folder must exist); "
+            "default stdout.",
         ),
     ] = None,
     verbose: Verbose = False,
@@ -152,13 +154,14 @@ def evaluate(
         typer.Option(
             "--last",
             min=1,
-            help="Score the last N points of each series; default: the run's test part size.",
+            help="Score the last N points of each series; default: everything from the start "
+            "of the run's test part on.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
     verbose: Verbose = False,
 ) -> None:
-    """Score the model on the end of each series next to naive and seasonal naive.
+    """Score the model on data it never saw, next to naive and seasonal naive.
 
     Example: rnnforecast evaluate runs/a10-20240101-120000 --input newer.csv --last 12
     """
@@ -169,10 +172,11 @@ def evaluate(
         from rnnforecast.evaluation import format_comparison
         from rnnforecast.prediction import evaluate as evaluate_run
         from rnnforecast.prediction import load_input
+        from rnnforecast.run import json_text
 
         metrics = evaluate_run(run, load_input(run, input_file), last)
         if as_json:
-            typer.echo(json.dumps(metrics, indent=2))
+            typer.echo(json_text(metrics))
         else:
             typer.echo(format_comparison(metrics))
 
@@ -219,13 +223,19 @@ def validate(
     with _errors_reported(verbose):
         from rnnforecast.config import dump_config, load_config
         from rnnforecast.data import load_dataset
-        from rnnforecast.splitting import check_split, resolve_defaults, split_points
+        from rnnforecast.splitting import (
+            check_covariates,
+            check_split,
+            resolve_defaults,
+            split_points,
+        )
 
         settings = load_config(config, overrides)
         dataset = load_dataset(settings.data)
         points = split_points(dataset, settings)
         resolved = resolve_defaults(settings, dataset, points)
         check_split(dataset, points, resolved)
+        check_covariates(dataset, points)
         typer.echo(dump_config(resolved), nl=False)
 
 

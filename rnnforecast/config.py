@@ -32,7 +32,24 @@ FILE_SOURCES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, assignments are re-validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections_take_defaults(cls, data: Any) -> Any:
+        # `model:` with nothing under it is YAML's None; treat it as a section of defaults.
+        if isinstance(data, dict):
+            return {
+                key: {} if value is None and _is_section(cls, key) else value
+                for key, value in data.items()
+            }
+        return data
+
+
+def _is_section(model: type[BaseModel], key: str) -> bool:
+    field = model.model_fields.get(key)
+    annotation = field.annotation if field is not None else None
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 class NoiseConfig(Section):
@@ -158,7 +175,7 @@ class WindowConfig(Section):
     lookback: PositiveInt | None = Field(
         None,
         description="Past steps the model sees; by default max(2 season lengths, 2 horizons, "
-        "8), capped at half the training part.",
+        "8), at most 512 and at most (median training part - horizon) / 2.",
     )
     horizon: PositiveInt = Field(
         12, description="Steps forecast at once (direct multi-step output)."
@@ -371,7 +388,9 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
         value = text
     node = raw
     for part in parts[:-1]:
-        child = node.setdefault(part, {})
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
         if not isinstance(child, dict):
             raise ConfigError(f"--set {override!r}: `{part}` is not a section")
         node = child
@@ -438,7 +457,7 @@ def _describe(item: dict[str, Any], section: type[BaseModel] | None) -> str:
         key = str(item["loc"][-1])
         known = list(section.model_fields) if section is not None else []
         close = difflib.get_close_matches(key, known, n=1)
-        hint = f"; did you mean `{close[0]}`?" if close else ""
+        hint = f"; did you mean `{close[0]}`?" if close else "."
         return f"unknown key{hint} Known keys: {', '.join(known)}." if known else "unknown key"
     if kind == "missing":
         return "is required"

@@ -127,17 +127,21 @@ def format_comparison(metrics: dict[str, Any]) -> str:
     for name in names:
         row = metrics[name]
         lines.append(
-            f"{name:16}{row['mae']:>11.4g}{row['rmse']:>11.4g}{_percent(row['mape']):>9}"
-            f"{row['smape']:>9.2f}{row['mase']:>8.3f}"
+            f"{name:16}{row['mae']:>11.4g}{row['rmse']:>11.4g}{_number(row['mape'], 2):>9}"
+            f"{row['smape']:>9.2f}{_number(row['mase'], 3):>8}"
         )
     skill = metrics["skill"]
-    verdict = "better than" if skill > 0 else "NOT better than"
-    lines.append(
-        f"skill vs {metrics['best_baseline']}: {skill:+.1%} (the model is {verdict} the best "
-        f"naive baseline on {metrics['windows']} windows of {metrics['horizon']} steps)"
-    )
+    on = f"on {metrics['windows']} windows of {metrics['horizon']} steps"
+    if skill is None or skill != skill:  # the baseline is perfect: no ratio to show
+        lines.append(f"skill vs {metrics['best_baseline']}: n/a (that baseline is exact {on})")
+    else:
+        verdict = "better than" if skill > 0 else "NOT better than"
+        lines.append(
+            f"skill vs {metrics['best_baseline']}: {skill:+.1%} (the model is {verdict} the "
+            f"best naive baseline {on})"
+        )
     return "\n".join(lines)
 
 
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None or value != value else f"{value:.2f}"
+def _number(value: float | None, decimals: int) -> str:
+    return "n/a" if value is None or value != value else f"{value:.{decimals}f}"

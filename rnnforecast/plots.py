@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 MAX_PANELS = 6
-PART_COLOURS = {"validation": "#fff3d6", "test": "#e3f0ff"}
+PART_COLOURS = {"validation": "#fff3d6", "test": "#e3f0ff", "new": "#e6f5e6"}
 
 
 @dataclass
@@ -47,7 +47,7 @@ def forecast_figure(panels: list[SeriesPanel], target: str, total: int | None = 
                     panel.time[start],
                     panel.time[end - 1],
                     color=PART_COLOURS.get(name, "#eeeeee"),
-                    label=f"{name} part",
+                    label=f"{name} data" if name == "new" else f"{name} part",
                 )
                 axis.axvline(panel.time[start], color="grey", linestyle=":", linewidth=1)
         axis.plot(panel.time, panel.actual, color="black", linewidth=1, label="actual")
@@ -64,7 +64,7 @@ def forecast_figure(panels: list[SeriesPanel], target: str, total: int | None = 
 
 
 def loss_figure(history: pd.DataFrame) -> Figure:
-    """Training (and validation) loss per epoch, log scale."""
+    """Training (and validation) loss per epoch, log scale when every loss is positive."""
     figure = Figure(figsize=(7, 4), layout="constrained")
     axis = figure.subplots()
     epochs = history["epoch"] + 1 if "epoch" in history else np.arange(1, len(history) + 1)
@@ -73,7 +73,9 @@ def loss_figure(history: pd.DataFrame) -> Figure:
             axis.plot(epochs, history[column], label=label)
     axis.set_xlabel("epoch")
     axis.set_ylabel("loss (scaled units)")
-    axis.set_yscale("log")
+    losses = history[[column for column in ("loss", "val_loss") if column in history]]
+    if (losses.to_numpy() > 0).all():  # a perfect fit reaches 0, which a log scale cannot show
+        axis.set_yscale("log")
     axis.legend()
     return figure
 

@@ -17,7 +17,7 @@ from rnnforecast.evaluation import PREDICT_BATCH_SIZE, model_forecast, scale_ser
 from rnnforecast.plots import MAX_PANELS, SeriesPanel, forecast_figure
 from rnnforecast.run import Run
 from rnnforecast.scaling import Scaler, series_key
-from rnnforecast.splitting import SplitPoints, split_points
+from rnnforecast.splitting import SplitPoints, points_at_times
 from rnnforecast.windowing import stack_windows
 
 FORECAST_COLUMN = "forecast"
@@ -32,13 +32,19 @@ def load_input(run: Run, path: Path | str | None = None) -> Dataset:
     data = run.config.data
     if path is None:
         return load_dataset(data)
+    # New data may come in either format whatever the training file was; any suffix but
+    # Parquet's is read as CSV.
+    source = "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
     if data.source == "synthetic":
         # A synthetic run has one unnamed series: a file for it holds a `value` column.
         data = DataConfig(
-            path=Path(path), target=SYNTHETIC_TARGET, season_length=data.season_length
+            source=source,
+            path=Path(path),
+            target=SYNTHETIC_TARGET,
+            season_length=data.season_length,
         )
     else:
-        data = DataConfig.model_validate({**data.model_dump(), "path": Path(path), "source": None})
+        data = data.model_copy(update={"path": Path(path), "source": source})
     return load_dataset(data)
 
 
@@ -76,45 +82,56 @@ def predict(run: Run, dataset: Dataset, model: Any | None = None) -> pd.DataFram
 
 
 def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, Any]:
-    """Score the run's model on the end of each series next to the naive baselines.
+    """Score the run's model on data it never saw, next to the naive baselines.
 
     Args:
-        last: points at the end of each series to score; by default the size of the run's test
-            part (`split.test`) applied to this data, so the training data gives the figures of
-            `metrics.json` again.
+        last: score the last `last` points of each series. By default everything from the
+            start of the run's test part on: the test part plus whatever is newer, so the
+            training data gives the test figures of `metrics.json` again and newer data adds
+            the months since.
 
     Returns:
-        The same structure as the test figures in `metrics.json`.
+        The same structure as the test figures in `metrics.json`; MASE is scaled by the
+        seasonal naive error on the run's training part (on the points before the scored
+        ones with `last`).
     """
     config = run.config
     lookback, horizon = _lookback(config), config.window.horizon
     _check_input(run, dataset, lookback)
+    points = points_at_times(dataset, _stored_split(run))
     bounds, history_ends = [], []
-    for series in dataset.series:
-        scored = (
-            last if last is not None else config.split.sizes(len(series), config.window.horizon)[1]
-        )
-        start = len(series) - scored
-        if scored < horizon or start < max(lookback, 2):
+    for series, point in zip(dataset.series, points, strict=True):
+        start = len(series) - last if last is not None else point.validation_end
+        history = start if last is not None else point.train_end
+        if len(series) - start < horizon or start < max(lookback, 2):
             raise DataError(
-                f"{dataset.label(series)}: cannot score the last {scored} point(s): it needs at "
-                f"least `window.horizon` ({horizon}) points to score and `window.lookback` "
-                f"({lookback}) points before them, of {len(series)}. Pass another --last."
+                f"{dataset.label(series)}: cannot score {len(series) - start} point(s) after "
+                f"{start} of {len(series)}: it needs at least `window.horizon` ({horizon}) "
+                f"points to score and `window.lookback` ({lookback}) before them. Pass --last N "
+                "to choose the scored part."
             )
         bounds.append((start, len(series)))
-        history_ends.append(start)
+        history_ends.append(max(history, 2))
     metrics, _ = score_part(
         run.load_model(), dataset, run.scaler, bounds, history_ends, lookback, horizon
     )
-    return {"part": f"last {last} points" if last else "test", **metrics}
+    return {"part": f"last {last} points" if last else "test and newer", **metrics}
 
 
 def forecast_plot(run: Run, dataset: Dataset) -> Figure:
-    """Actual vs forecast over the training, validation and test parts, plus the future."""
-    points = split_points(dataset, run.config)
+    """Actual vs forecast over the run's training, validation and test parts, any newer data,
+    and the future."""
     _check_input(run, dataset, _lookback(run.config))
+    points = points_at_times(dataset, _stored_split(run))
     panels = series_panels(run.load_model(), dataset, run.scaler, run.config, points)
     return forecast_figure(panels, dataset.target, total=len(dataset.series))
+
+
+def _stored_split(run: Run) -> dict[str, dict[str, str]]:
+    split = run.metrics.get("split")
+    if not isinstance(split, dict):
+        raise RunError(f"{run.path}: metrics.json has no `split`; train the run again.")
+    return split
 
 
 def series_panels(
@@ -150,6 +167,7 @@ def series_panels(
                 parts=[
                     ("validation", point.train_end, point.validation_end),
                     ("test", point.validation_end, point.length),
+                    ("new", point.length, len(series)),
                 ],
                 future=(future_times(series.time, dataset.frequency, horizon), future[index]),
             )

@@ -187,9 +187,14 @@ def _remove(path: str) -> None:
         os.unlink(path)
 
 
+def json_text(data: dict[str, Any]) -> str:
+    """Indented, strictly valid JSON: NaN (a metric with nothing to measure) becomes null."""
+    return json.dumps(_finite(data), indent=2, allow_nan=False)
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write `data` as indented JSON (NaN becomes null so other tools can read it)."""
-    path.write_text(json.dumps(_finite(data), indent=2) + "\n", encoding="utf-8")
+    """Write `data` as `json_text`."""
+    path.write_text(json_text(data) + "\n", encoding="utf-8")
 
 
 def _finite(value: Any) -> Any:

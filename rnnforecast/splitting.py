@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset
-from rnnforecast.errors import ConfigError
+from rnnforecast.errors import ConfigError, DataError, RunError
 from rnnforecast.models import resolve_baseline
+from rnnforecast.scaling import series_key
 
 MIN_DEFAULT_LOOKBACK = 8
 MAX_DEFAULT_LOOKBACK = 512
@@ -36,6 +38,65 @@ def split_points(dataset: Dataset, config: Config) -> list[SplitPoints]:
         validation, test = config.split.sizes(len(series), config.window.horizon)
         points.append(SplitPoints(len(series) - test - validation, len(series) - test, len(series)))
     return points
+
+
+def boundary_times(dataset: Dataset, points: list[SplitPoints]) -> dict[str, dict[str, str]]:
+    """Per series key, the first timestamps of the validation and test parts and the last one,
+    as text: what a run stores so later data can be split where training split it."""
+    boundaries = {}
+    for series, point in zip(dataset.series, points, strict=True):
+        time = series.time
+        boundaries[series_key(series.id)] = {
+            "validation_start": str(time[point.train_end]),
+            "test_start": str(time[point.validation_end]),
+            "end": str(time[point.length - 1]),
+        }
+    return boundaries
+
+
+def points_at_times(dataset: Dataset, boundaries: dict[str, dict[str, str]]) -> list[SplitPoints]:
+    """Split points of (possibly newer or shorter) data at a run's stored boundaries.
+
+    `length` is where the run's data ended: points after it are new since training.
+    """
+    points = []
+    for series in dataset.series:
+        stored = boundaries.get(series_key(series.id))
+        if stored is None:
+            raise RunError(
+                f"the run stores no split for series {series.id!r}; train the run again."
+            )
+        positions = [
+            _position(series.time, stored[key]) for key in ("validation_start", "test_start")
+        ]
+        end = _position(series.time, stored["end"], after=True)
+        points.append(SplitPoints(positions[0], positions[1], end))
+    return points
+
+
+def _position(time: pd.Index, text: str, after: bool = False) -> int:
+    """Where `text` (a stored timestamp or step) falls in `time`; past it with `after`."""
+    value = pd.Timestamp(text) if isinstance(time, pd.DatetimeIndex) else int(text)
+    side = "right" if after else "left"
+    return int(np.searchsorted(np.asarray(time), np.asarray(value), side=side))
+
+
+def check_covariates(dataset: Dataset, points: list[SplitPoints]) -> None:
+    """Raise `DataError` for a covariate that never changes in any training part: the model
+    cannot learn what it does, yet would react to it arbitrarily once it changes."""
+    for column, name in enumerate(dataset.covariates, start=1):
+        varies = any(
+            np.ptp(series.values[: point.train_end, column]) > 0
+            for series, point in zip(dataset.series, points, strict=True)
+            if point.train_end > 0
+        )
+        if not varies:
+            value = dataset.series[0].values[0, column]
+            raise DataError(
+                f"{dataset.source}: covariate {name!r} is constant ({value:g}) over the training "
+                "part, so the model cannot learn its effect. Remove it from `data.covariates`, "
+                "or move the split (`split.validation`, `split.test`) so it changes in training."
+            )
 
 
 def default_lookback(dataset: Dataset, points: list[SplitPoints], horizon: int) -> int:

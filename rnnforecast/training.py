@@ -31,7 +31,14 @@ from rnnforecast.run import (
     write_run_metadata,
 )
 from rnnforecast.scaling import Scaler, series_key
-from rnnforecast.splitting import SplitPoints, check_split, resolve_defaults, split_points
+from rnnforecast.splitting import (
+    SplitPoints,
+    boundary_times,
+    check_covariates,
+    check_split,
+    resolve_defaults,
+    split_points,
+)
 from rnnforecast.windowing import Windows, stack_windows
 
 
@@ -54,6 +61,7 @@ def train(config: Config, run_dir: Path | None = None, progress: str = "auto") -
     points = split_points(dataset, config)
     config = resolve_defaults(config, dataset, points)
     check_split(dataset, points, config)
+    check_covariates(dataset, points)
     lookback = int(config.window.lookback or 0)  # resolve_defaults always sets it
     horizon = config.window.horizon
 
@@ -81,7 +89,12 @@ def train(config: Config, run_dir: Path | None = None, progress: str = "auto") -
             lookback=lookback,
             horizon=horizon,
         )
-        metrics = {"part": "test", **metrics, "training": fit_summary}
+        metrics = {
+            "part": "test",
+            **metrics,
+            "training": fit_summary,
+            "split": boundary_times(dataset, points),
+        }
         model.save(folder / MODEL_FILE)
         pairs.to_csv(folder / FORECAST_TEST_FILE, index=False)
         write_run_metadata(

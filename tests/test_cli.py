@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rnnforecast.cli import app
-from tests.conftest import REPO, TINY_OVERRIDES, write_long_config, write_long_csv
+from tests.conftest import REPO, TINY_OVERRIDES, write_long_csv
 
 runner = CliRunner()
 TINY = [item for override in TINY_OVERRIDES for item in ("--set", override)]
@@ -72,34 +72,72 @@ def test_validate_prints_the_resolved_config():
     assert "lookback: 24" in result.stdout and "season_length: 12" in result.stdout
 
 
+def assert_clean_error(result, code: int, message: str, progress: bool = False) -> None:
+    """Exit code, one `Error: ...` naming the problem, and no exception escaping the CLI."""
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.stderr.startswith("Error: ") or code == 2
+    assert message in result.stderr
+    assert progress or result.stdout == ""
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
         (["validate", "missing.yaml"], 3, "missing.yaml: config file not found"),
         (["validate", "--set", "model.unit=3"], 3, "model.unit: unknown key; did you mean `units`"),
-        (["train", "--set", "window.lookback=900"], 3, "`window.lookback` + `window.horizon`"),
+        (["validate", "--set", "split=3"], 3, "split: input should be a valid dictionary"),
         (["predict", "no-such-run"], 5, "no-such-run: run directory not found"),
         (["train", "--bogus"], 2, "No such option"),
     ],
 )
-def test_errors_exit_with_their_code_and_no_traceback(args, code, message, tmp_path: Path):
-    result = invoke(*args, "--run-dir", tmp_path / "r") if args[0] == "train" else invoke(*args)
-    assert result.exit_code == code
-    assert message in result.stderr
-    assert "Traceback" not in result.output
-    assert not (tmp_path / "r").exists()
+def test_errors_exit_with_their_code_and_no_traceback(args, code, message):
+    assert_clean_error(invoke(*args), code, message)
 
 
-def test_data_errors_leave_no_run_directory(tmp_path: Path):
-    data = write_long_csv(tmp_path / "sales.csv")
-    lines = data.read_text().splitlines()
-    lines[6] = lines[6].replace(lines[6].split(",")[2], "unknown")
-    data.write_text("\n".join(lines) + "\n")
-    config = write_long_config(tmp_path, data, extra=f"output: {{dir: {tmp_path / 'runs'}}}")
-    result = invoke("train", config)
-    assert result.exit_code == 4
-    assert "column 'sales' must be numeric, but row 7 holds 'unknown'" in result.stderr
+BAD_FILES = {
+    "missing column": ("month,sale\n2020-01-01,1\n", 4, "column 'sales' (`data.target`) not found"),
+    "non-numeric": ("month,sales\n2020-01-01,1\n2020-02-01,many\n", 4, "must be numeric"),
+    "missing value": ("month,sales\n2020-01-01,1\n2020-02-01,\n", 4, "1 missing or infinite"),
+    "duplicated": ("month,sales\n2020-01-01,1\n2020-01-01,2\n", 4, "duplicated timestamp"),
+    "unsorted": ("month,sales\n2020-02-01,1\n2020-01-01,2\n", 4, "are not sorted"),
+    "gap": (
+        "month,sales\n2020-01-01,1\n2020-02-01,1\n2020-03-01,1\n2020-05-01,1\n",
+        4,
+        "1 missing timestamp(s), first 2020-04-01",
+    ),
+    "empty": ("month,sales\n", 4, "no data rows"),
+    "too short": (
+        "month,sales\n" + "".join(f"2020-{m:02d}-01,{m}\n" for m in range(1, 13)),
+        3,
+        "`window.lookback` + `window.horizon`",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_data_exits_with_its_code_and_writes_nothing(case: str, tmp_path: Path):
+    text, code, message = BAD_FILES[case]
+    (tmp_path / "sales.csv").write_text(text)
+    config = tmp_path / "bad.yaml"
+    config.write_text(
+        "data: {path: sales.csv, time_column: month, target: sales}\n"
+        f"window: {{lookback: 6, horizon: 3}}\noutput: {{dir: {tmp_path / 'runs'}}}\n"
+    )
+    assert_clean_error(invoke("train", config), code, message)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_a_failure_after_staging_leaves_no_run_directory(tmp_path: Path, monkeypatch):
+    import rnnforecast.training
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rnnforecast.training, "save_figure", disk_full)
+    result = invoke("train", "--run-dir", tmp_path / "run", *TINY)
+    assert_clean_error(result, 6, "cannot write the run directory", progress=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_predict_error_writes_no_output_file(long_run, tmp_path: Path):
@@ -107,19 +145,70 @@ def test_predict_error_writes_no_output_file(long_run, tmp_path: Path):
     bad = write_long_csv(tmp_path / "bad.csv", ids=("west",))
     output = tmp_path / "forecast.csv"
     result = invoke("predict", run.path, "--input", bad, "--output", output)
-    assert result.exit_code == 4 and "'west'" in result.stderr
+    assert_clean_error(result, 4, "'west'")
     assert list(tmp_path.iterdir()) == [bad]
 
 
-def test_damaged_run_directory_is_a_run_error(tiny_run, tmp_path: Path):
-    damaged = tmp_path / "damaged"
-    damaged.mkdir()
-    for item in tiny_run.path.iterdir():
-        (damaged / item.name).write_bytes(item.read_bytes())
-    (damaged / "model.keras").write_bytes(b"garbage")
-    result = invoke("predict", damaged)
-    assert result.exit_code == 5
-    assert "cannot load the model" in result.stderr
+def test_output_errors_exit_6(tiny_run, tmp_path: Path):
+    result = invoke("predict", tiny_run.path, "--output", tmp_path / "missing" / "f.csv")
+    assert_clean_error(result, 6, "does not exist. Create it first")
+    assert_clean_error(invoke("plot", tiny_run.path, "--output", tmp_path), 6, "is a folder")
+
+
+def test_input_with_any_suffix_is_read_as_csv(long_run, tmp_path: Path):
+    run, _, data_file = long_run
+    text_file = tmp_path / "sales.txt"
+    text_file.write_text(data_file.read_text())
+    result = invoke("predict", run.path, "--input", text_file)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("region,month,forecast")
+
+
+def copy_run(run_path: Path, destination: Path) -> Path:
+    destination.mkdir()
+    for item in run_path.iterdir():
+        (destination / item.name).write_bytes(item.read_bytes())
+    return destination
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda run: (run / "model.keras").write_bytes(b"garbage"), "cannot load the model"),
+        (lambda run: (run / "scaler.json").unlink(), "not a complete run directory (missing"),
+        (lambda run: (run / "scaler.json").write_text('{"method": "standard"}'), "malformed"),
+        (
+            lambda run: (run / "manifest.json").write_text('{"format_version": 0}'),
+            "run format version 0 is not supported",
+        ),
+        (
+            lambda run: (run / "config.yaml").write_text(
+                (run / "config.yaml").read_text().replace("horizon: 4", "horizon: 5")
+            ),
+            "the model maps (None, 12, 1) to (None, 4)",
+        ),
+    ],
+    ids=["model", "missing scaler", "scaler", "version", "edited config"],
+)
+def test_damaged_run_directory_is_a_run_error(tiny_run, tmp_path: Path, damage, message):
+    damaged = copy_run(tiny_run.path, tmp_path / "damaged")
+    damage(damaged)
+    assert_clean_error(invoke("predict", damaged), 5, message)
+
+
+def test_constant_series_trains_and_reports_an_exact_baseline(tmp_path: Path):
+    months = pd.date_range("2020-01-01", periods=40, freq="MS").strftime("%Y-%m-%d")
+    (tmp_path / "flat.csv").write_text("month,y\n" + "".join(f"{m},5\n" for m in months))
+    config = tmp_path / "flat.yaml"
+    config.write_text(
+        "data: {path: flat.csv, time_column: month}\nwindow: {horizon: 3}\n"
+        "model: {units: 4}\ntraining: {epochs: 1}\n"
+    )
+    result = invoke("train", config, "--run-dir", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert "n/a (that baseline is exact" in result.stdout
+    result = invoke("evaluate", tmp_path / "run", "--json")
+    assert json.loads(result.stdout)["skill"] is None
 
 
 def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:

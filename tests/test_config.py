@@ -120,3 +120,21 @@ def test_split_rejects_fractional_counts_and_empty_test(tmp_path: Path):
         load_config(None, ["split.test=1.5"])
     with pytest.raises(ConfigError, match=r"split\.test: must be > 0"):
         load_config(None, ["split.test=0"])
+
+
+def test_unknown_key_without_a_close_match_lists_the_known_keys(tmp_path: Path):
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, "window: {zzz: 1}"))
+    assert str(error.value).endswith(
+        "window.zzz: unknown key. Known keys: lookback, horizon, stride."
+    )
+
+
+def test_empty_section_takes_defaults_and_accepts_overrides(tmp_path: Path):
+    config = load_config(write(tmp_path, "model:\ntraining:\n"), ["model.units=3"])
+    assert config.model.units == [3] and config.training.epochs == 200
+
+
+def test_nan_and_infinity_are_refused(tmp_path: Path):
+    with pytest.raises(ConfigError, match=r"data\.synthetic\.amplitude: input should be a finite"):
+        load_config(write(tmp_path, "data: {synthetic: {amplitude: .nan}}"))

@@ -36,3 +36,20 @@ def test_a_model_that_repeats_the_last_value_scores_exactly_like_naive():
     assert metrics["skill"] < 0.0, "seasonal naive beats naive on a clean seasonal series"
     text = format_comparison(metrics)
     assert "NOT better than" in text and "17 windows of 4 steps" in text
+
+
+def test_comparison_of_an_exact_baseline_shows_no_ratio():
+    row = {"mae": 0.0, "rmse": 0.0, "mape": 0.0, "smape": 0.0, "mase": 0.0}
+    metrics = {
+        "model": {**row, "mae": 0.1, "mase": 0.1},
+        "naive": row,
+        "seasonal_naive": row,
+        "best_baseline": "naive",
+        "skill": float("nan"),
+        "windows": 3,
+        "horizon": 2,
+    }
+    assert format_comparison(metrics).splitlines()[-1] == (
+        "skill vs naive: n/a (that baseline is exact on 3 windows of 2 steps)"
+    )
+    assert "n/a" in format_comparison({**metrics, "skill": None})

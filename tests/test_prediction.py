@@ -28,9 +28,16 @@ def test_predict_long_format_gives_future_months_per_series(long_run):
 def test_evaluate_on_the_training_data_repeats_the_test_figures(tiny_run):
     metrics = evaluate(tiny_run, load_input(tiny_run))
     assert metrics["windows"] == tiny_run.metrics["windows"]
-    for name in ("naive", "seasonal_naive"):
-        assert metrics[name]["mae"] == pytest.approx(tiny_run.metrics[name]["mae"])
-    assert metrics["model"]["mae"] == pytest.approx(tiny_run.metrics["model"]["mae"], rel=1e-5)
+    for name in ("model", "naive", "seasonal_naive"):
+        assert metrics[name] == pytest.approx(tiny_run.metrics[name], rel=1e-5)
+
+
+def test_evaluate_newer_data_scores_the_test_part_and_everything_after(long_run, tmp_path):
+    run, _, _ = long_run
+    newer = write_long_csv(tmp_path / "newer.csv", length=72)  # 12 months past training
+    metrics = evaluate(run, load_input(run, newer))
+    # Training data: 60 months, test part the last 12; now 24 months from its start, horizon 3.
+    assert metrics["part"] == "test and newer" and metrics["windows"] == 2 * (24 - 3 + 1)
 
 
 def test_evaluate_last_points_of_a_new_file(long_run, tmp_path):

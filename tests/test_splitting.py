@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -73,3 +74,33 @@ def test_one_short_series_is_named_instead_of_shrinking_every_window(tmp_path):
     assert resolved.window.lookback == 24
     with pytest.raises(ConfigError, match=r"\(series 'b'\): `window.lookback` \+ `window.horizon`"):
         check_split(dataset, points, resolved)
+
+
+def test_a_covariate_constant_over_training_is_refused(tmp_path):
+    from rnnforecast.data import load_dataset
+    from rnnforecast.errors import DataError
+    from rnnforecast.splitting import check_covariates
+
+    path = tmp_path / "d.csv"
+    path.write_text("t,y,law\n" + "\n".join(f"{t},{t % 5},{int(t > 90)}" for t in range(100)))
+    config = load_config(
+        None,
+        [f"data.path={path}", "data.time_column=t", "data.target=y", "data.covariates=[law]"],
+    )
+    dataset = load_dataset(config.data)
+    with pytest.raises(DataError, match="covariate 'law' is constant \\(0\\) over the training"):
+        check_covariates(dataset, split_points(dataset, config))
+
+
+def test_boundaries_survive_newer_and_shorter_data():
+    from rnnforecast.data import Dataset, Series
+    from rnnforecast.splitting import boundary_times, points_at_times
+
+    _, dataset, points = prepared("data.synthetic.length=100", "window.horizon=5")
+    stored = boundary_times(dataset, points)
+    assert stored == {"": {"validation_start": "70", "test_start": "80", "end": "99"}}
+    newer = Dataset(
+        **{**dataset.__dict__, "series": [Series(None, pd.RangeIndex(50, 130), np.zeros((80, 1)))]}
+    )
+    [point] = points_at_times(newer, stored)
+    assert (point.train_end, point.validation_end, point.length) == (20, 30, 50)

@@ -76,7 +76,8 @@ def test_test_targets_are_only_from_the_test_part(tiny_run):
     pairs = pd.read_csv(tiny_run.path / FORECAST_TEST_FILE)
     target_positions = pairs["step"]
     assert target_positions.min() == 192 and target_positions.max() == 239
-    assert (pairs["origin"] < target_positions).all()
+    # Each forecast's last input is exactly `horizon_step` steps before its target.
+    assert (target_positions - pairs["origin"] == pairs["horizon_step"]).all()
 
 
 def test_scaler_is_fitted_on_the_training_part_only(tiny_run):

@@ -135,7 +135,14 @@ def predict(
         from rnnforecast.prediction import load_input
         from rnnforecast.prediction import predict as predict_frame
 
-        forecasts = predict_frame(run, load_input(run, input_file))
+        dataset = load_input(run, input_file)
+        trained_on = run.manifest.get("data", {}).get("sha256")
+        if input_file is None and trained_on and dataset.checksum != trained_on:
+            # Expected when the file grows between runs; worth a line in a cron log.
+            typer.echo(
+                f"Note: {dataset.source} changed since training; using it as it is.", err=True
+            )
+        forecasts = predict_frame(run, dataset)
         if output is None:
             forecasts.to_csv(sys.stdout, index=False)
             return

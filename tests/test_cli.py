@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rnnforecast.cli import app
-from tests.conftest import REPO, TINY_OVERRIDES, write_long_csv
+from tests.conftest import REPO, TINY_OVERRIDES, write_long_config, write_long_csv
 
 runner = CliRunner()
 TINY = [item for override in TINY_OVERRIDES for item in ("--set", override)]
@@ -153,6 +153,18 @@ def test_output_errors_exit_6(tiny_run, tmp_path: Path):
     result = invoke("predict", tiny_run.path, "--output", tmp_path / "missing" / "f.csv")
     assert_clean_error(result, 6, "does not exist. Create it first")
     assert_clean_error(invoke("plot", tiny_run.path, "--output", tmp_path), 6, "is a folder")
+
+
+def test_predict_notes_a_data_file_changed_since_training(tmp_path: Path):
+    data = write_long_csv(tmp_path / "sales.csv")
+    config = write_long_config(tmp_path, data)
+    assert invoke("train", config, "--run-dir", tmp_path / "run", "--quiet").exit_code == 0
+    assert "changed since training" not in invoke("predict", tmp_path / "run").stderr
+    write_long_csv(data, length=61)
+    result = invoke("predict", tmp_path / "run")
+    assert result.exit_code == 0
+    assert f"Note: {data} changed since training" in result.stderr
+    assert result.stdout.splitlines()[1].startswith("north,2020-02-01")
 
 
 def test_input_with_any_suffix_is_read_as_csv(long_run, tmp_path: Path):

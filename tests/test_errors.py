@@ -1,0 +1,15 @@
+from rnnforecast.errors import (
+    INTERRUPTED_EXIT_CODE,
+    ConfigError,
+    DataError,
+    OutputError,
+    RnnForecastError,
+    RunError,
+)
+
+
+def test_each_kind_of_error_has_its_documented_exit_code():
+    codes = {kind: kind.exit_code for kind in (ConfigError, DataError, RunError, OutputError)}
+    assert codes == {ConfigError: 3, DataError: 4, RunError: 5, OutputError: 6}
+    assert all(issubclass(kind, RnnForecastError) for kind in codes)
+    assert INTERRUPTED_EXIT_CODE == 130

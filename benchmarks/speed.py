@@ -160,6 +160,17 @@ class StepClock:
             setattr(owner, attribute, self.wrap(name, function))
 
 
+def timed_train(config: Any) -> tuple[Any, StepClock, float]:
+    """`train(config)` with its steps timed: the run, the step clock and the total seconds."""
+    from rnnforecast import training
+
+    clock = StepClock()
+    time_train_steps(clock)
+    begin = time.perf_counter()
+    run = training.train(config, progress="none")
+    return run, clock, time.perf_counter() - begin
+
+
 def time_train_steps(clock: StepClock) -> None:
     """Time the steps of `rnnforecast.training.train` by wrapping the names it calls."""
     import keras
@@ -256,17 +267,12 @@ def child_train_rnnforecast(settings: dict[str, Any]) -> dict[str, Any]:
     import_keras()
     import tensorflow as tf
 
-    from rnnforecast import training
     from rnnforecast.config import load_config
 
     imported = time.perf_counter()
     output_dir = tempfile.mkdtemp(prefix="train-", dir=settings["workdir"])
     config = load_config(None, rnnforecast_overrides(settings["training"], output_dir))
-    clock = StepClock()
-    time_train_steps(clock)
-    begin = time.perf_counter()
-    run = training.train(config, progress="none")
-    total = time.perf_counter() - begin
+    run, clock, total = timed_train(config)
     return {
         "import_seconds": imported - start,
         "job_seconds": total,
@@ -386,7 +392,6 @@ def child_inference_setup(settings: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from rnnforecast import training
     from rnnforecast.config import load_config
 
     spec = settings["inference"]
@@ -428,12 +433,7 @@ def child_inference_setup(settings: dict[str, Any]) -> dict[str, Any]:
         f"window.stride={spec['stride']}",
         f"output.dir={folder / 'runs'}",
     ]
-    config = load_config(None, overrides)
-    clock = StepClock()
-    time_train_steps(clock)
-    begin = time.perf_counter()
-    run = training.train(config, progress="none")
-    total = time.perf_counter() - begin
+    run, clock, total = timed_train(load_config(None, overrides))
     return {
         "csv": str(csv),
         "csv_mib": csv.stat().st_size / 2**20,

@@ -295,12 +295,7 @@ def _group_rows(
     if id_column is None:
         return [(None, np.arange(len(frame)))]
     ids = frame[id_column]
-    if ids.isna().any():
-        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
-        raise DataError(
-            f"{source}: column {id_column!r} (`data.id_column`) is empty at row {row + 2}. "
-            "Every row needs a series id."
-        )
+    _require_filled(ids, "data.id_column", "a series id", source)
     # One sort instead of one comparison of the whole column per series.
     codes, labels = pd.factorize(ids.astype(str).to_numpy())
     order = np.argsort(codes, kind="stable")
@@ -310,6 +305,15 @@ def _group_rows(
     ]
 
 
+def _require_filled(column: pd.Series, role: str, what: str, source: str) -> None:
+    empty = np.flatnonzero(column.isna().to_numpy())
+    if len(empty):
+        raise DataError(
+            f"{source}: column {column.name!r} (`{role}`) is empty at row {empty[0] + 2}. "
+            f"Every row needs {what}."
+        )
+
+
 def _parse_times(
     frame: pd.DataFrame, column: str | None, source: str
 ) -> pd.DatetimeIndex | np.ndarray | None:
@@ -317,12 +321,7 @@ def _parse_times(
     if column is None:
         return None
     raw = frame[column]
-    if raw.isna().any():
-        row = int(np.flatnonzero(raw.isna().to_numpy())[0])
-        raise DataError(
-            f"{source}: column {column!r} (`data.time_column`) is empty at row {row + 2}. "
-            "Every row needs a timestamp."
-        )
+    _require_filled(raw, "data.time_column", "a timestamp", source)
     if pd.api.types.is_integer_dtype(raw):
         return raw.to_numpy(dtype=np.int64)
     if pd.api.types.is_numeric_dtype(raw):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +56,6 @@ class Dataset:
     season_length: int
     source: str
     checksum: str | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def features(self) -> int:

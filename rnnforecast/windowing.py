@@ -76,11 +76,6 @@ def cut_windows(
     return inputs, targets
 
 
-def last_inputs(values: np.ndarray, lookback: int) -> np.ndarray:
-    """The input window ending at the last row: `(1, lookback, features)`."""
-    return values[None, -lookback:, :]
-
-
 def stack_windows(
     series_values: list[np.ndarray],
     bounds: list[tuple[int, int]],

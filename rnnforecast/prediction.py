@@ -207,13 +207,8 @@ def _future_forecasts(model: Any, dataset: Dataset, scaler: Scaler, lookback: in
 
 def _check_input(run: Run, dataset: Dataset, lookback: int) -> None:
     for series in dataset.series:
-        series_key_ = series_key(series.id)
-        if series_key_ not in run.scaler.center:
-            known = ", ".join(repr(key) for key in list(run.scaler.center)[:10])
-            raise DataError(
-                f"{dataset.label(series)}: this series was not in the training data of "
-                f"{run.path} (known: {known}). Train a run that includes it."
-            )
+        # Checked before the model loads, so a wrong file fails fast.
+        run.scaler.require(series_key(series.id), where=f"{dataset.source}: ")
         if len(series) < lookback:
             raise DataError(
                 f"{dataset.label(series)}: {len(series)} point(s), but the model needs the last "

@@ -84,13 +84,17 @@ class Scaler:
         """The number of columns of each series' parameters (one value when consistent)."""
         return {len(values) for values in self.center.values()}
 
-    def _params(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+    def require(self, key: str, where: str = "") -> None:
+        """Raise `DataError` unless series `key` was fitted; `where` prefixes the message."""
         if key not in self.center:
             known = ", ".join(repr(name) for name in list(self.center)[:10])
             raise DataError(
-                f"series {key!r} was not in the training data, so the run has no scaler for it "
-                f"(known series: {known}). Train a run that includes it."
+                f"{where}series {key!r} was not in the training data, so the run has no scaler "
+                f"for it (known series: {known}). Train a run that includes it."
             )
+
+    def _params(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        self.require(key)
         return np.asarray(self.center[key]), np.asarray(self.scale[key])
 
 

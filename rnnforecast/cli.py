@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rnnforecast import __version__
+from rnnforecast import __version__, interruption
 from rnnforecast.errors import INTERRUPTED_EXIT_CODE, RnnForecastError
 
 app = typer.Typer(
@@ -253,17 +253,17 @@ def _write_table(frame: Any, path: Path, suffix: str) -> None:
         frame.to_csv(path, index=False)
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 @contextlib.contextmanager
 def _errors_reported(verbose: bool) -> Iterator[None]:
-    """Turn library errors into `Error: ...` and their exit code; SIGTERM cleans up like Ctrl-C."""
+    """Turn library errors into `Error: ...` and their exit code; SIGTERM and Ctrl-C stop the
+    command at a safe point and clean up like any failure."""
     from rnnforecast.backend import show_tensorflow_logs
 
     show_tensorflow_logs(verbose)
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = {
+        kind: signal.signal(kind, interruption.handle_signal)
+        for kind in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
         yield
     except RnnForecastError as error:
@@ -286,7 +286,8 @@ def _errors_reported(verbose: bool) -> Iterator[None]:
         )
         raise typer.Exit(1) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for kind, handler in previous.items():
+            signal.signal(kind, handler)
 
 
 def main() -> None:

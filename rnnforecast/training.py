@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rnnforecast import interruption
 from rnnforecast.backend import import_keras, seed_everything
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset, load_dataset
@@ -146,18 +147,20 @@ def fit(
             monitor=monitor, patience=settings.early_stopping, restore_best_weights=True
         )
         callbacks.append(stopper)
-    history = model.fit(
-        window_pipeline(training, settings.batch_size, settings.shuffle, settings.seed),
-        validation_data=(
-            window_pipeline(validation, settings.batch_size, False, settings.seed)
-            if len(validation)
-            else None
-        ),
-        epochs=settings.epochs,
-        shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data input itself
-        callbacks=callbacks,
-        verbose=_keras_verbosity(progress),
-    )
+    callbacks.append(_stop_on_request(keras))
+    with interruption.deferred():
+        history = model.fit(
+            window_pipeline(training, settings.batch_size, settings.shuffle, settings.seed),
+            validation_data=(
+                window_pipeline(validation, settings.batch_size, False, settings.seed)
+                if len(validation)
+                else None
+            ),
+            epochs=settings.epochs,
+            shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data input itself
+            callbacks=callbacks,
+            verbose=_keras_verbosity(progress),
+        )
     losses = np.asarray(history.history[monitor], dtype=np.float64)
     # Early stopping restored the best weights; without it the last epoch's weights are kept.
     finite = np.where(np.isfinite(losses), losses, np.inf)
@@ -174,6 +177,17 @@ def fit(
         "best_loss": float(losses[best]),
         "windows": {"training": len(training), "validation": len(validation)},
     }
+
+
+def _stop_on_request(keras: Any) -> Any:
+    """A callback ending training after the current batch once a stop was requested."""
+
+    class StopOnRequest(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if interruption.stop_requested():
+                self.model.stop_training = True
+
+    return StopOnRequest()
 
 
 def window_pipeline(windows: Windows, batch_size: int, shuffle: bool, seed: int) -> Any:

@@ -42,6 +42,15 @@ InputFile = Annotated[
         help="CSV/Parquet file with the run's columns; default: the data the run was trained on.",
     ),
 ]
+FutureFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--future",
+        help="CSV/Parquet file with the future covariates for the forecast steps (time column, "
+        "id column in long format, each of `data.future_covariates`); needed when the run has "
+        "future covariates.",
+    ),
+]
 RunDirectory = Annotated[Path, typer.Argument(help="A run directory written by `train`.")]
 Overrides = Annotated[
     list[str] | None,
@@ -94,6 +103,7 @@ def train(
         from rnnforecast.config import load_config
 
         settings = load_config(config, overrides)
+        from rnnforecast.defaults import chosen_summary
         from rnnforecast.evaluation import format_comparison
         from rnnforecast.training import train as train_run
 
@@ -101,7 +111,8 @@ def train(
         if quiet:
             typer.echo(str(run.path))
             return
-        typer.echo(f"\nRun directory: {run.path}")
+        typer.echo(f"\nChosen from the data: {chosen_summary(run.config)}")
+        typer.echo(f"Run directory: {run.path}")
         typer.echo(f"Metrics:       {run.path / 'metrics.json'}")
         typer.echo(f"Plots:         {run.path / 'forecast.png'}, {run.path / 'loss.png'}")
         typer.echo(f"Test forecasts: {run.path / 'forecast_test.csv'}\n")
@@ -122,9 +133,19 @@ def predict(
             "default stdout.",
         ),
     ] = None,
+    future: FutureFile = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            "--steps",
+            min=1,
+            help="Forecast this many steps; default: the trained horizon. Further than the "
+            "horizon the forecast is recursive (each horizon's forecast feeds the next).",
+        ),
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
-    """Forecast the horizon after the end of each series.
+    """Forecast the steps after the end of each series.
 
     Example: rnnforecast predict runs/a10-20240101-120000 --input new.csv --output forecast.csv
     """
@@ -142,7 +163,7 @@ def predict(
             typer.echo(
                 f"Note: {dataset.source} changed since training; using it as it is.", err=True
             )
-        forecasts = predict_frame(run, dataset)
+        forecasts = predict_frame(run, dataset, future=future, steps=steps)
         if output is None:
             forecasts.to_csv(sys.stdout, index=False)
             return
@@ -161,14 +182,15 @@ def evaluate(
         typer.Option(
             "--last",
             min=1,
-            help="Score the last N points of each series; default: everything from the start "
-            "of the run's test part on.",
+            help="Score the last N points of each series; default: the points the saved model "
+            "never saw (newer than the training data when it was refit on the whole history, "
+            "else the test part and newer).",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
     verbose: Verbose = False,
 ) -> None:
-    """Score the model on data it never saw, next to naive and seasonal naive.
+    """Score the saved model on data it never saw, next to the naive baselines.
 
     Example: rnnforecast evaluate runs/a10-20240101-120000 --input newer.csv --last 12
     """
@@ -186,6 +208,8 @@ def evaluate(
             typer.echo(json_text(metrics))
         else:
             typer.echo(format_comparison(metrics))
+            if "note" in metrics:
+                typer.echo(f"Note: {metrics['note']}.")
 
 
 @app.command()
@@ -195,6 +219,7 @@ def plot(
     output: Annotated[Path, typer.Option("--output", "-o", help="PNG file to write.")] = Path(
         "forecast.png"
     ),
+    future: FutureFile = None,
     verbose: Verbose = False,
 ) -> None:
     """Plot actual vs forecast over the training, validation and test parts, and the future.
@@ -209,9 +234,77 @@ def plot(
         from rnnforecast.prediction import forecast_plot, load_input
         from rnnforecast.run import write_atomic
 
-        figure = forecast_plot(run, load_input(run, input_file))
+        figure = forecast_plot(run, load_input(run, input_file), future)
         write_atomic(output, lambda path: save_figure(figure, str(path)))
         typer.echo(f"Wrote {output}")
+
+
+@app.command()
+def backtest(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="YAML config; without it, the built-in default (synthetic data)."),
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", min=1, help="Number of forecast origins.")] = 3,
+    step: Annotated[
+        int | None,
+        typer.Option(
+            "--step", min=1, help="Steps between consecutive origins; default: the horizon."
+        ),
+    ] = None,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--refit/--no-refit",
+            help="Train a model for every origin on the data before it (default), or train "
+            "one on the data before the first origin and reuse it (faster).",
+        ),
+    ] = True,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir", help="Write the results here instead of runs/<name>-backtest-<time>."
+        ),
+    ] = None,
+    overrides: Overrides = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress; print only the output folder.")
+    ] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Rolling-origin evaluation: at each origin, fit the scaler and the model on the data
+    before it only, forecast the horizon, and score it next to naive, seasonal naive and drift.
+    Writes backtest.csv (every forecast/actual pair), backtest.json and backtest.png.
+
+    Example: rnnforecast backtest configs/a10.yaml --folds 4 --step 6
+    """
+    with _errors_reported(verbose):
+        from rnnforecast.config import load_config
+
+        settings = load_config(config, overrides)
+        from rnnforecast.backtest import BACKTEST_FILE, run_backtest
+        from rnnforecast.evaluation import format_comparison
+
+        result, folder = run_backtest(
+            settings, output_dir, folds, step, refit, "none" if quiet else "auto"
+        )
+        if quiet:
+            typer.echo(str(folder))
+            return
+        typer.echo(f"\nBacktest folder: {folder}")
+        typer.echo(f"Forecast/actual pairs: {folder / BACKTEST_FILE}\n")
+        typer.echo(f"{'fold':<6}{'origin':<22}{'model':>8}{'naive':>8}{'snaive':>8}{'drift':>8}")
+        for fold in result.folds:
+            origin = next(iter(fold["origins"].values()))
+            typer.echo(
+                f"{fold['fold']:<6}{origin:<22}"
+                + "".join(
+                    f"{fold[name]['mase']:>8.3f}"
+                    for name in ("model", "naive", "seasonal_naive", "drift")
+                )
+            )
+        typer.echo("(MASE per fold)\n\nAll folds together:")
+        typer.echo(format_comparison(result.overall))
 
 
 @app.command()
@@ -230,12 +323,8 @@ def validate(
     with _errors_reported(verbose):
         from rnnforecast.config import dump_config, load_config
         from rnnforecast.data import load_dataset
-        from rnnforecast.splitting import (
-            check_covariates,
-            check_split,
-            resolve_defaults,
-            split_points,
-        )
+        from rnnforecast.defaults import resolve_defaults
+        from rnnforecast.splitting import check_covariates, check_split, split_points
 
         settings = load_config(config, overrides)
         dataset = load_dataset(settings.data)

@@ -25,6 +25,21 @@ from pydantic import (
 from rnnforecast.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "default"
+DEFAULT_TRAINING_STEPS = 4000
+MIN_DEFAULT_EPOCHS = 30
+MAX_DEFAULT_EPOCHS = 300
+CALENDAR_FEATURES = (
+    "hour",
+    "day_of_week",
+    "day_of_month",
+    "day_of_year",
+    "week",
+    "month",
+    "quarter",
+)
+CalendarFeature = Literal[
+    "hour", "day_of_week", "day_of_month", "day_of_year", "week", "month", "quarter"
+]
 DEFAULT_SYNTHETIC_PERIOD = 50.0
 FILE_SOURCES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -119,7 +134,22 @@ class DataConfig(Section):
     )
     covariates: list[str] = Field(
         default_factory=list,
-        description="Extra numeric input columns, known up to the forecast origin.",
+        description="Past covariates: numeric input columns known up to the forecast origin "
+        "only; the model sees them over its lookback.",
+    )
+    future_covariates: list[str] = Field(
+        default_factory=list,
+        description="Future-known covariates (prices, holidays, planned events): numeric columns "
+        "known over the horizon too. The model sees them over its lookback and its horizon; "
+        "`predict` needs their values for the horizon (`--future FILE`).",
+    )
+    calendar: Literal["auto", "none"] | list[CalendarFeature] = Field(
+        "none",
+        description="Calendar features made from the timestamps, as sine/cosine pairs, seen "
+        "over the lookback and the horizon: a list of " + ", ".join(CALENDAR_FEATURES) + "; "
+        "`auto` picks them from the frequency (hourly: hour and day of week; daily: day of "
+        "week and day of year; weekly: week of year; monthly: month; quarterly: quarter); "
+        "`none` turns them off.",
     )
     frequency: str | None = Field(
         None,
@@ -160,15 +190,39 @@ class DataConfig(Section):
                         f"`{key}` is set but `source` is 'synthetic'; "
                         f"remove `{key}` or set `source` to csv or parquet"
                     )
-            if self.covariates:
-                raise ValueError("`covariates` need a data file; the synthetic series has none")
-        overlap = {self.time_column, self.id_column, self.target} & set(self.covariates)
-        if overlap - {None}:
+            if self.covariates or self.future_covariates:
+                raise ValueError(
+                    "`covariates` and `future_covariates` need a data file; the synthetic "
+                    "series has none"
+                )
+        reserved = {self.time_column, self.id_column, self.target} - {None}
+        for key in ("covariates", "future_covariates"):
+            overlap = reserved & set(getattr(self, key))
+            if overlap:
+                raise ValueError(
+                    f"`{key}` must not repeat the time, id or target column (got {sorted(overlap)})"
+                )
+        both = set(self.covariates) & set(self.future_covariates)
+        if both:
             raise ValueError(
-                f"`covariates` must not repeat the time, id or target column "
-                f"(got {sorted(overlap - {None})})"
+                f"{sorted(both)} are listed in both `covariates` and `future_covariates`; a "
+                "column is either known only up to the origin or also over the horizon"
             )
         return self
+
+
+class TransformConfig(Section):
+    log: bool = Field(
+        False,
+        description="Model the logarithm of the target (for multiplicative series whose swings "
+        "grow with their level); forecasts are mapped back with exp. Needs positive values.",
+    )
+    difference: bool = Field(
+        False,
+        description="Let the network forecast step-to-step changes, summed back onto the last "
+        "value (for series with a strong stochastic trend). Computed inside each window, so "
+        "nothing after the origin is used.",
+    )
 
 
 class WindowConfig(Section):
@@ -241,10 +295,11 @@ Activation = Literal["tanh", "relu", "sigmoid", "elu", "selu", "gelu", "softsign
 
 class ModelConfig(Section):
     cell: Literal["simple_rnn", "lstm", "gru"] = Field("lstm", description="Recurrent cell.")
-    units: list[PositiveInt] = Field(
-        default_factory=lambda: [64],
+    units: list[PositiveInt] | None = Field(
+        None,
         min_length=1,
-        description="Units of the recurrent layer; a list stacks several layers.",
+        description="Units of the recurrent layer; a list stacks several layers. By default "
+        "chosen from the number of training windows: 32 below 2,000 windows, else 64.",
     )
     activation: Activation = Field("tanh", description="Activation of the recurrent layers.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the recurrent inputs.")
@@ -264,6 +319,12 @@ class ModelConfig(Section):
     dense_activation: Activation = Field(
         "relu", description="Activation of the hidden dense layers."
     )
+    series_embedding: int = Field(
+        0,
+        ge=0,
+        description="Size of a learned per-series vector given to the output layers of a "
+        "global model (long format), so one model can tell its series apart; 0 turns it off.",
+    )
 
     @field_validator("units", mode="before")
     @classmethod
@@ -272,19 +333,59 @@ class ModelConfig(Section):
 
 
 class TrainingConfig(Section):
-    epochs: PositiveInt = Field(200, description="Maximum number of epochs.")
-    batch_size: PositiveInt = Field(32, description="Windows per gradient step.")
+    epochs: PositiveInt | None = Field(
+        None,
+        description="Maximum number of epochs; by default enough for about "
+        f"{DEFAULT_TRAINING_STEPS} gradient steps, between {MIN_DEFAULT_EPOCHS} and "
+        f"{MAX_DEFAULT_EPOCHS}.",
+    )
+    batch_size: PositiveInt | None = Field(
+        None,
+        description="Windows per gradient step; by default 32, or fewer for small data "
+        "(a twentieth of the training windows, at least 8).",
+    )
     optimizer: Literal["adam", "rmsprop", "sgd"] = Field("adam", description="Optimizer.")
     learning_rate: float = Field(1e-3, gt=0, le=1, description="Learning rate.")
     loss: Literal["mse", "mae", "huber"] = Field("mse", description="Training loss.")
-    early_stopping: int = Field(
-        20,
+    early_stopping: int | None = Field(
+        None,
         ge=0,
         description="Patience in epochs without improvement of the validation loss (the "
-        "training loss without validation); the best weights are restored. 0 turns it off.",
+        "training loss without validation); the best weights are restored. 0 turns it off. "
+        "By default a tenth of `epochs`, at least 10.",
     )
     shuffle: bool = Field(True, description="Shuffle training windows between epochs.")
     seed: int = Field(42, description="Seed for weights, dropout and shuffling.")
+    ensemble: PositiveInt = Field(
+        1,
+        description="Members trained with different seeds (seed, seed + 1 ...); their "
+        "forecasts are combined by the median.",
+    )
+    ensemble_lookbacks: list[PositiveInt] = Field(
+        default_factory=list,
+        description="Lookbacks the members cycle through (member i uses item i mod length); "
+        "empty: every member uses `window.lookback`.",
+    )
+    refit: bool = Field(
+        True,
+        description="After the test part is scored, train the saved model again on the whole "
+        "history (for the number of epochs early stopping chose), so forecasts of the future use "
+        "the most recent data. The test figures always come from the model that never saw it.",
+    )
+
+    @model_validator(mode="after")
+    def _lookbacks_fit_members(self) -> TrainingConfig:
+        if len(self.ensemble_lookbacks) > self.ensemble:
+            raise ValueError(
+                f"`ensemble_lookbacks` lists {len(self.ensemble_lookbacks)} lookbacks for "
+                f"{self.ensemble} member(s); raise `ensemble` or list fewer lookbacks"
+            )
+        return self
+
+    def member_lookbacks(self, lookback: int) -> list[int]:
+        """The lookback of each ensemble member, `lookback` when none are listed."""
+        cycle = self.ensemble_lookbacks or [lookback]
+        return [cycle[member % len(cycle)] for member in range(self.ensemble)]
 
 
 class OutputConfig(Section):
@@ -300,6 +401,9 @@ class Config(Section):
     data: DataConfig = Field(default_factory=DataConfig, description="The series.")
     window: WindowConfig = Field(default_factory=WindowConfig, description="Windowing.")
     split: SplitConfig = Field(default_factory=SplitConfig, description="Chronological split.")
+    transform: TransformConfig = Field(
+        default_factory=TransformConfig, description="Log transform and differencing."
+    )
     scaling: Literal["standard", "minmax", "none"] = Field(
         "standard",
         description="Scaler fitted on the training part only (per series in long format).",
@@ -307,6 +411,15 @@ class Config(Section):
     model: ModelConfig = Field(default_factory=ModelConfig, description="The network.")
     training: TrainingConfig = Field(default_factory=TrainingConfig, description="Fitting.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Run directories.")
+
+    @model_validator(mode="after")
+    def _difference_needs_level(self) -> Config:
+        if self.transform.difference and self.model.baseline == "none":
+            raise ValueError(
+                "`transform.difference` needs the window's level, which `model.baseline: none` "
+                "turns off; set `model.baseline` to auto, or `transform.difference: false`"
+            )
+        return self
 
 
 def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> Config:

@@ -25,8 +25,8 @@ SYNTHETIC_TARGET = "value"
 class Series:
     """One series: its id (None for a single series), timestamps and values.
 
-    `values` has shape `(length, 1 + covariates)`, float64 (original units keep their
-    precision; scaling makes float32 inputs), the target in column 0.
+    `values` has shape `(length, 1 + covariates + future covariates)`, float64 (original
+    units keep their precision; scaling makes float32 inputs), the target in column 0.
     `time` is a `DatetimeIndex` or an integer index of steps.
     """
 
@@ -56,11 +56,17 @@ class Dataset:
     season_length: int
     source: str
     checksum: str | None = None
+    future_covariates: tuple[str, ...] = ()
 
     @property
     def features(self) -> int:
-        """Input features per step: the target plus the covariates."""
-        return 1 + len(self.covariates)
+        """Value columns per step: the target, the past and the future covariates."""
+        return 1 + len(self.covariates) + len(self.future_covariates)
+
+    @property
+    def value_columns(self) -> list[str]:
+        """The names of the value columns, in order."""
+        return [self.target, *self.covariates, *self.future_covariates]
 
     def label(self, series: Series) -> str:
         """How messages name a series: the file, plus the id in long format."""
@@ -143,10 +149,11 @@ def dataset_from_frame(
         ("data.target", target),
         ("data.id_column", config.id_column),
         *(("data.covariates", name) for name in config.covariates),
+        *(("data.future_covariates", name) for name in config.future_covariates),
     ):
         if column is not None and column not in frame.columns:
             raise DataError(_missing_column_message(source, role, column, frame.columns))
-    value_columns = [target, *config.covariates]
+    value_columns = [target, *config.covariates, *config.future_covariates]
     numeric = {name: _numeric_column(frame[name], name, source) for name in value_columns}
     values = np.column_stack([numeric[name] for name in value_columns])
     groups = _group_rows(frame, config.id_column, source)
@@ -173,6 +180,7 @@ def dataset_from_frame(
         season_length=config.season_length or season_length_of(frequency),
         source=source,
         checksum=checksum,
+        future_covariates=tuple(config.future_covariates),
     )
 
 
@@ -242,7 +250,12 @@ def season_length_of(frequency: str | None) -> int:
 
 
 def _only_numeric_column(frame: pd.DataFrame, config: DataConfig, source: str) -> str:
-    reserved = {config.time_column, config.id_column, *config.covariates}
+    reserved = {
+        config.time_column,
+        config.id_column,
+        *config.covariates,
+        *config.future_covariates,
+    }
     candidates = [
         column
         for column in frame.columns
@@ -447,3 +460,50 @@ def _check_gaps(time: pd.DatetimeIndex, frequency: str, column: str, label: str)
             f"{label}: column {column!r} is not regular at frequency {frequency!r}: {detail}. "
             "Fill the gaps (e.g. resample and interpolate) or set `data.frequency`."
         )
+
+
+def future_covariate_values(
+    path: Path, dataset: Dataset, times: list[pd.Index]
+) -> list[np.ndarray]:
+    """The future covariates of each series at `times` (the steps after its end), read from
+    `path`: `(len(times[i]), len(dataset.future_covariates))` per series.
+
+    The file has the time column, the id column in long format and every future covariate;
+    rows at other times are ignored. A missing timestamp raises `DataError` naming it.
+    """
+    frame = read_table(Path(path))
+    frame.columns = [str(column) for column in frame.columns]
+    source = str(path)
+    time_column = dataset.time_column or STEP_COLUMN
+    needed = [time_column, *dataset.future_covariates]
+    if dataset.id_column is not None:
+        needed.insert(0, dataset.id_column)
+    for column in needed:
+        if column not in frame.columns:
+            raise DataError(
+                _missing_column_message(source, "future covariates", column, frame.columns)
+            )
+    values = np.column_stack(
+        [_numeric_column(frame[name], name, source) for name in dataset.future_covariates]
+    )
+    parsed = _parse_times(frame, time_column, source)
+    stamps = pd.Index(parsed)
+    groups = dict(_group_rows(frame, dataset.id_column, source))
+    result = []
+    for series, wanted in zip(dataset.series, times, strict=True):
+        rows = groups.get(series.id, np.empty(0, dtype=np.int64))
+        found = pd.Series(rows, index=stamps[rows])
+        found = found[~found.index.duplicated(keep="last")]
+        positions = found.reindex(pd.Index(wanted))
+        missing = positions.index[positions.isna().to_numpy()]
+        if len(missing):
+            shown = ", ".join(str(stamp) for stamp in missing[:3])
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            label = source if series.id is None else f"{source} (series {series.id!r})"
+            raise DataError(
+                f"{label}: no future covariates ({', '.join(dataset.future_covariates)}) at "
+                f"{shown}{more}. The forecast needs a row for each of the {len(wanted)} step(s) "
+                f"after the end of the data ({wanted[0]} to {wanted[-1]})."
+            )
+        result.append(values[positions.to_numpy(dtype=np.int64)])
+    return result

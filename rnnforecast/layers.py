@@ -35,3 +35,24 @@ class WindowLevel(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "horizon": self.horizon}
+
+
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class TargetDifference(keras.layers.Layer):
+    """Replace the target column (0) of a window by its step-to-step changes; the first step's
+    change is 0. Covariate columns are untouched."""
+
+    def call(self, window: Any) -> Any:
+        target = window[:, :, :1]
+        changes = ops.concatenate(
+            [ops.zeros_like(target[:, :1]), target[:, 1:] - target[:, :-1]], axis=1
+        )
+        return ops.concatenate([changes, window[:, :, 1:]], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class CumulativeSum(keras.layers.Layer):
+    """Running sum over the horizon: forecast changes become changes from the origin."""
+
+    def call(self, changes: Any) -> Any:
+        return ops.cumsum(changes, axis=1)

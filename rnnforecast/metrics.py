@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 METRIC_NAMES = ("mae", "mse", "rmse", "mape", "smape", "mase")
-BASELINES = ("naive", "seasonal_naive")
+BASELINES = ("naive", "seasonal_naive", "drift")
 
 
 def mae(actual: np.ndarray, forecast: np.ndarray) -> float:
@@ -102,6 +102,31 @@ def seasonal_naive_forecast(
     return target[positions]
 
 
+def drift_forecast(target: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+    """The line through the first value and the last value before each origin, extended over
+    the horizon (the naive forecast plus the average change so far).
+
+    Example:
+        >>> drift_forecast(np.array([1.0, 2.0, 3.0, 0.0]), np.array([3]), 2).tolist()
+        [[4.0, 5.0]]
+    """
+    last = target[origins - 1]
+    slope = (last - target[0]) / np.maximum(origins - 1, 1)
+    return last[:, None] + slope[:, None] * np.arange(1, horizon + 1)[None, :]
+
+
+def baseline_forecasts(
+    target: np.ndarray, origins: np.ndarray, horizon: int, season_length: int
+) -> dict[str, np.ndarray]:
+    """Every baseline's forecasts from `origins`, each `(len(origins), horizon)`, using only
+    the values before each origin."""
+    return {
+        "naive": naive_forecast(target, origins, horizon),
+        "seasonal_naive": seasonal_naive_forecast(target, origins, horizon, season_length),
+        "drift": drift_forecast(target, origins, horizon),
+    }
+
+
 def compare(
     actual: np.ndarray, forecasts: dict[str, np.ndarray], scale: np.ndarray
 ) -> dict[str, object]:
@@ -109,17 +134,18 @@ def compare(
 
     Args:
         actual: `(windows, horizon)`.
-        forecasts: `"model"` plus each of `BASELINES`, each `(windows, horizon)`.
+        forecasts: `"model"` plus baselines (of `BASELINES`), each `(windows, horizon)`.
         scale: `(windows,)` MASE scale of each window's series.
 
     Returns:
-        `{"model": {...}, "naive": {...}, "seasonal_naive": {...}, "best_baseline": name,
+        `{"model": {...}, "naive": {...}, ..., "best_baseline": name,
         "skill": 1 - model MASE / best baseline MASE}`; positive skill beats the baseline.
     """
     scores: dict[str, object] = {
         name: score(actual, forecast, scale) for name, forecast in forecasts.items()
     }
-    best = min(BASELINES, key=lambda name: scores[name]["mase"])  # type: ignore[index]
+    present = [name for name in BASELINES if name in scores]
+    best = min(present, key=lambda name: scores[name]["mase"])  # type: ignore[index]
     model_mase = scores["model"]["mase"]  # type: ignore[index]
     best_mase = scores[best]["mase"]  # type: ignore[index]
     scores["best_baseline"] = best

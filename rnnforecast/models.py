@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,50 +12,93 @@ from rnnforecast.config import ModelConfig, TrainingConfig
 
 CELL_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
+DEFAULT_UNITS = 32
 LOSSES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}
 
 
-def build_model(
-    config: ModelConfig, lookback: int, features: int, horizon: int, season_length: int = 1
-) -> Any:
-    """A Keras model mapping `(batch, lookback, features)` to `(batch, horizon)`.
+@dataclass(frozen=True)
+class ModelShape:
+    """What a model's inputs and output look like.
 
-    Recurrent layers (stacked when `units` is a list, optionally bidirectional), the hidden
-    dense layers, and a linear dense layer emitting all `horizon` steps at once. Unless
+    Attributes:
+        lookback: steps of the `window` input.
+        features: columns of the `window` input (target first).
+        horizon: steps forecast at once.
+        known: columns of the `future` input, the values known over the horizon (0: no input).
+        series: series a `series` id input can name (0: no input).
+    """
+
+    lookback: int
+    features: int
+    horizon: int
+    known: int = 0
+    series: int = 0
+
+
+def build_model(
+    config: ModelConfig, shape: ModelShape, season_length: int = 1, difference: bool = False
+) -> Any:
+    """A Keras model mapping a `window` `(batch, lookback, features)`, plus optionally the
+    known `future` values `(batch, horizon, known)` and a `series` index, to `(batch, horizon)`.
+
+    Recurrent layers (stacked when `units` is a list, optionally bidirectional), joined by the
+    flattened future values and a learned series vector when there are any, the hidden dense
+    layers, and a linear dense layer emitting all `horizon` steps at once. Unless
     `model.baseline` is `none`, the window is taken relative to its last value, and the
     forecast is that value plus a trainable linear map of the window that starts as the
-    baseline forecast, plus the network's output.
+    baseline forecast, plus the network's output. With `difference` the network sees the
+    window's step-to-step changes and forecasts changes, summed over the horizon.
 
     Example:
-        `build_model(ModelConfig(cell="gru", units=[32]), lookback=24, features=1, horizon=12)`
+        `build_model(ModelConfig(cell="gru", units=[32]), ModelShape(24, 1, 12))`
     """
     keras = import_keras()
-    from rnnforecast.layers import WindowLevel
+    from rnnforecast.layers import CumulativeSum, TargetDifference, WindowLevel
 
     layers = keras.layers
     cell = getattr(layers, CELL_LAYERS[config.cell])
-    window = keras.Input(shape=(lookback, features), name="window")
+    lookback, horizon = shape.lookback, shape.horizon
+    window = keras.Input(shape=(lookback, shape.features), name="window")
+    inputs = {"window": window}
     baseline = resolve_baseline(config.baseline, lookback, season_length)
     hidden = window
     if baseline != "none":
         hidden, relative_target, level = WindowLevel(horizon, name="window_level")(window)
-    for depth, units in enumerate(config.units):
+    if difference:
+        hidden = TargetDifference(name="difference")(hidden)
+    units_list = config.units or [DEFAULT_UNITS]
+    for depth, units in enumerate(units_list):
         recurrent = cell(
             units,
             activation=config.activation,
             dropout=config.dropout,
             recurrent_dropout=config.recurrent_dropout,
-            return_sequences=depth < len(config.units) - 1,
+            return_sequences=depth < len(units_list) - 1,
             name=f"{config.cell}_{depth}",
         )
         if config.bidirectional:
             recurrent = layers.Bidirectional(recurrent, name=f"bidirectional_{depth}")
         hidden = recurrent(hidden)
+    joined = [hidden]
+    if shape.known:
+        future = keras.Input(shape=(horizon, shape.known), name="future")
+        inputs["future"] = future
+        joined.append(layers.Flatten(name="future_flat")(future))
+    if shape.series and config.series_embedding:
+        series = keras.Input(shape=(), dtype="int32", name="series")
+        inputs["series"] = series
+        joined.append(
+            layers.Embedding(shape.series, config.series_embedding, name="series_embedding")(series)
+        )
+    if len(joined) > 1:
+        hidden = layers.Concatenate(name="join")(joined)
     for depth, units in enumerate(config.dense):
         hidden = layers.Dense(units, activation=config.dense_activation, name=f"dense_{depth}")(
             hidden
         )
     forecast = layers.Dense(horizon, name="forecast")(hidden)
+    if difference:
+        forecast = CumulativeSum(name="cumulative")(forecast)
     if baseline != "none":
         linear = layers.Dense(
             horizon,
@@ -64,7 +108,7 @@ def build_model(
             name="linear",
         )(relative_target)
         forecast = layers.Add(name="add_level")([forecast, linear, level])
-    return keras.Model(window, forecast, name=f"rnnforecast_{config.cell}")
+    return keras.Model(inputs, forecast, name=f"rnnforecast_{config.cell}")
 
 
 def baseline_weights(kind: str, lookback: int, horizon: int, season_length: int) -> np.ndarray:

@@ -63,20 +63,71 @@ def forecast_figure(panels: list[SeriesPanel], target: str, total: int | None = 
     return figure
 
 
+@dataclass
+class BacktestPanel:
+    """One series of a backtest: the actual values and, per fold, the timestamps forecast,
+    the model's forecast and the seasonal naive one."""
+
+    title: str
+    time: pd.Index
+    actual: np.ndarray
+    folds: list[tuple[pd.Index, np.ndarray, np.ndarray]]
+
+
+def backtest_figure(panels: list[BacktestPanel]) -> Figure:
+    """Actual values with each fold's forecast (alternating colours) and seasonal naive."""
+    shown = panels[:MAX_PANELS]
+    figure = Figure(figsize=(11, 3.2 * len(shown)), layout="constrained")
+    axes = figure.subplots(len(shown), 1, squeeze=False)
+    colours = ("tab:red", "tab:blue")
+    for axis, panel in zip(axes[:, 0], shown, strict=True):
+        axis.plot(panel.time, panel.actual, color="black", linewidth=1, label="actual")
+        for fold, (time, forecast, seasonal) in enumerate(panel.folds):
+            first = fold == 0
+            axis.plot(
+                time,
+                forecast,
+                color=colours[fold % 2],
+                linewidth=1.4,
+                label="model, per fold" if first else None,
+            )
+            axis.plot(
+                time,
+                seasonal,
+                color="grey",
+                linestyle=":",
+                linewidth=1,
+                label="seasonal naive" if first else None,
+            )
+            axis.axvline(time[0], color="grey", linestyle=":", linewidth=0.8)
+        axis.set_title(panel.title)
+        axis.legend(loc="upper left", fontsize="small", ncol=3)
+    return figure
+
+
 def loss_figure(history: pd.DataFrame) -> Figure:
-    """Training (and validation) loss per epoch, log scale when every loss is positive."""
+    """Training (and validation) loss per epoch, per ensemble member and phase (the holdout
+    fit, then the refit), log scale when every loss is positive."""
     figure = Figure(figsize=(7, 4), layout="constrained")
     axis = figure.subplots()
-    epochs = history["epoch"] + 1 if "epoch" in history else np.arange(1, len(history) + 1)
-    for column, label in (("loss", "training"), ("val_loss", "validation")):
-        if column in history:
-            axis.plot(epochs, history[column], label=label)
+    keys = [key for key in ("phase", "member") if key in history]
+    groups = history.groupby(keys, sort=False) if keys else [((), history)]
+    for name, group in groups:
+        prefix = " ".join(str(part) for part in np.atleast_1d(name))
+        prefix = f"{prefix}: " if prefix and len(groups) > 1 else ""
+        epochs = group["epoch"] if "epoch" in group else np.arange(1, len(group) + 1)
+        for column, label in (("loss", "training"), ("val_loss", "validation")):
+            if column in group and group[column].notna().any():
+                axis.plot(epochs, group[column], label=f"{prefix}{label}")
     axis.set_xlabel("epoch")
     axis.set_ylabel("loss (scaled units)")
     losses = history[[column for column in ("loss", "val_loss") if column in history]]
-    if (losses.to_numpy() > 0).all():  # a perfect fit reaches 0, which a log scale cannot show
+    values = losses.to_numpy()
+    if (
+        values[~np.isnan(values)] > 0
+    ).all():  # a perfect fit reaches 0, which a log scale cannot show
         axis.set_yscale("log")
-    axis.legend()
+    axis.legend(fontsize="small", ncol=2)
     return figure
 
 

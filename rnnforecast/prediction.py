@@ -11,14 +11,21 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from rnnforecast.config import Config, DataConfig
-from rnnforecast.data import STEP_COLUMN, SYNTHETIC_TARGET, Dataset, load_dataset
+from rnnforecast.data import (
+    STEP_COLUMN,
+    SYNTHETIC_TARGET,
+    Dataset,
+    future_covariate_values,
+    load_dataset,
+)
 from rnnforecast.errors import DataError, RunError
-from rnnforecast.evaluation import PREDICT_BATCH_SIZE, model_forecast, scale_series, score_part
+from rnnforecast.evaluation import score_part
+from rnnforecast.forecaster import Forecaster, extend_series
 from rnnforecast.plots import MAX_PANELS, SeriesPanel, forecast_figure
 from rnnforecast.run import Run
-from rnnforecast.scaling import Scaler, series_key
+from rnnforecast.scaling import series_key
 from rnnforecast.splitting import SplitPoints, points_at_times
-from rnnforecast.windowing import stack_windows
+from rnnforecast.windowing import window_origins
 
 FORECAST_COLUMN = "forecast"
 
@@ -48,82 +55,164 @@ def load_input(run: Run, path: Path | str | None = None) -> Dataset:
     return load_dataset(data)
 
 
-def predict(run: Run, dataset: Dataset, model: Any | None = None) -> pd.DataFrame:
-    """Forecast the `horizon` steps after the end of every series, in one batched call.
+def predict(
+    run: Run,
+    dataset: Dataset,
+    future: Path | None = None,
+    steps: int | None = None,
+    forecaster: Forecaster | None = None,
+) -> pd.DataFrame:
+    """Forecast the steps after the end of every series, all series in one batched call.
+
+    Args:
+        future: CSV/Parquet file with the future covariates over the forecast steps (the
+            time column, the id column in long format, and each `data.future_covariates`).
+        steps: how far to forecast; by default `window.horizon`. Further than the horizon the
+            forecast is recursive: each horizon's forecast becomes the history of the next.
 
     Returns:
         Columns `<id_column>` (long format only), `<time_column>` (future timestamps continuing
         the series' frequency, or integer steps) and `forecast`, in original units.
 
     Example:
-        `predict(run, load_input(run))`
+        `predict(run, load_input(run), steps=36)`
     """
-    model = model or run.load_model()
     config = run.config
-    lookback = _lookback(config)
-    _check_input(run, dataset, lookback)
-    forecasts = _future_forecasts(model, dataset, run.scaler, lookback)
+    horizon = config.window.horizon
+    steps = steps or horizon
+    _check_input(run, dataset, max(run.lookbacks))
+    if steps > horizon and dataset.covariates:
+        raise DataError(
+            f"--steps {steps} is beyond the trained horizon ({horizon}), which needs a recursive "
+            f"forecast, but the past covariates {dataset.covariates} are unknown after the end "
+            "of the data. Forecast at most the horizon, or train with them as "
+            "`data.future_covariates` (then supply them with --future)."
+        )
+    times = _future_ranges(dataset, steps)
+    known = None
+    if dataset.future_covariates:
+        if future is None:
+            raise DataError(
+                f"the run uses future covariates {list(dataset.future_covariates)}: pass their "
+                f"values for the {steps} step(s) after the end of each series with --future FILE "
+                f"(columns: {_future_columns(dataset)})."
+            )
+        known = future_covariate_values(future, dataset, times)
+    forecaster = forecaster or run.load_forecaster()
+    forecasts = recursive_forecast(forecaster, dataset, times, known)
     columns: dict[str, Any] = {}
     if dataset.id_column is not None:
-        columns[dataset.id_column] = np.repeat(
-            [series.id for series in dataset.series], config.window.horizon
-        )
-    # Series of one file usually end together: build each distinct future range once.
-    futures: dict[object, pd.Index] = {}
-    times = []
-    for series in dataset.series:
-        end = (series.time[-1], series.time[-1] - series.time[-2])
-        if end not in futures:
-            futures[end] = future_times(series.time, dataset.frequency, config.window.horizon)
-        times.append(futures[end])
+        columns[dataset.id_column] = np.repeat([series.id for series in dataset.series], steps)
     columns[dataset.time_column or STEP_COLUMN] = np.concatenate([np.asarray(t) for t in times])
     columns[FORECAST_COLUMN] = forecasts.ravel()
     return pd.DataFrame(columns)
 
 
+def recursive_forecast(
+    forecaster: Forecaster,
+    dataset: Dataset,
+    times: list[pd.Index],
+    known: list[np.ndarray] | None = None,
+) -> np.ndarray:
+    """`(series, steps)` forecasts after the end of each series, `steps = len(times[i])`.
+
+    One direct forecast when `steps` is at most the horizon; otherwise horizon after horizon,
+    each reading the forecasts before it as history. The last round starts `horizon` steps
+    before the end, so no known value past `steps` is ever needed.
+    """
+    horizon = forecaster.horizon
+    steps = len(times[0])
+    lengths = np.array([len(series) for series in dataset.series])
+    if steps < horizon:  # one direct forecast; its first `steps` values are kept
+        padded = _future_ranges(dataset, horizon)
+        padded_known = None if known is None else [_pad(values, horizon) for values in known]
+        return recursive_forecast(forecaster, dataset, padded, padded_known)[:, :steps]
+    extended = extend_series(dataset, times, known)
+    done = 0
+    while done < steps:
+        start = min(done, steps - horizon)
+        forecast = forecaster.forecast(extended, [np.array([n + start]) for n in lengths])
+        for series, length, values in zip(extended.series, lengths, forecast, strict=True):
+            series.values[length + done : length + start + horizon, 0] = values[done - start :]
+        done = start + horizon
+    return np.stack(
+        [series.values[length:, 0] for series, length in zip(extended.series, lengths, strict=True)]
+    )
+
+
+def _pad(values: np.ndarray, rows: int) -> np.ndarray:
+    """`values` continued to `rows` rows by repeating its last row (only read for forecast
+    steps that are dropped)."""
+    return np.concatenate([values, np.repeat(values[-1:], rows - len(values), axis=0)])
+
+
 def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, Any]:
-    """Score the run's model on data it never saw, next to the naive baselines.
+    """Score the run's saved model on data, next to the naive baselines.
 
     Args:
-        last: score the last `last` points of each series. By default everything from the
-            start of the run's test part on: the test part plus whatever is newer, so the
-            training data gives the test figures of `metrics.json` again and newer data adds
-            the months since.
+        last: score the last `last` points of each series. By default the points the saved
+            model never saw: those after the end of the training data when it was refit on the
+            whole history (`training.refit`), else the test part and everything newer, so the
+            training data gives the test figures of `metrics.json` again.
 
     Returns:
         The same structure as the test figures in `metrics.json`; MASE is scaled by the
-        seasonal naive error on the run's training part (on the points before the scored
-        ones with `last`).
+        seasonal naive error on the points before the scored ones (before the training part's
+        end for the test part).
     """
     config = run.config
-    lookback, horizon = _lookback(config), config.window.horizon
+    horizon = config.window.horizon
+    lookback = max(run.lookbacks)
     _check_input(run, dataset, lookback)
     points = points_at_times(dataset, _stored_split(run))
-    bounds, history_ends = [], []
+    refit = config.training.refit
+    bounds, history_ends, seen = [], [], False
     for series, point in zip(dataset.series, points, strict=True):
-        start = len(series) - last if last is not None else point.validation_end
-        history = start if last is not None else point.train_end
+        if last is not None:
+            start = history = len(series) - last
+        elif refit:
+            start = history = point.length
+        else:
+            start, history = point.validation_end, point.train_end
+        seen = seen or (refit and start < point.length)
         if len(series) - start < horizon or start < max(lookback, 2):
-            raise DataError(
-                f"{dataset.label(series)}: cannot score {len(series) - start} point(s) after "
-                f"{start} of {len(series)}: it needs at least `window.horizon` ({horizon}) "
-                f"points to score and `window.lookback` ({lookback}) before them. Pass --last N "
-                "to choose the scored part."
-            )
+            raise DataError(_too_little_to_score(dataset, series, start, horizon, lookback, refit))
         bounds.append((start, len(series)))
         history_ends.append(max(history, 2))
-    metrics, _ = score_part(
-        run.load_model(), dataset, run.scaler, bounds, history_ends, lookback, horizon
+    metrics, _ = score_part(run.load_forecaster(), dataset, bounds, history_ends)
+    part = f"last {last} points" if last else "newer than training" if refit else "test and newer"
+    result = {"part": part, **metrics}
+    if seen:
+        result["note"] = "the scored points include data the saved (refit) model was trained on"
+    return result
+
+
+def _too_little_to_score(
+    dataset: Dataset, series: Any, start: int, horizon: int, lookback: int, refit: bool
+) -> str:
+    label = dataset.label(series)
+    if refit and start >= len(series) - horizon and start >= lookback:
+        return (
+            f"{label}: {len(series) - start} point(s) after the end of the run's training data "
+            f"(at {start} of {len(series)}), fewer than `window.horizon` ({horizon}). The saved "
+            "model was refit on the whole history, so only newer points are unseen: pass newer "
+            "data with --input (the test figures of the model that never saw the test part are "
+            "in metrics.json), or --last N to score the last N points anyway."
+        )
+    return (
+        f"{label}: cannot score {len(series) - start} point(s) after {start} of {len(series)}: "
+        f"it needs at least `window.horizon` ({horizon}) points to score and `window.lookback` "
+        f"({lookback}) before them. Pass --last N to choose the scored part."
     )
-    return {"part": f"last {last} points" if last else "test and newer", **metrics}
 
 
-def forecast_plot(run: Run, dataset: Dataset) -> Figure:
+def forecast_plot(run: Run, dataset: Dataset, future: Path | None = None) -> Figure:
     """Actual vs forecast over the run's training, validation and test parts, any newer data,
-    and the future."""
-    _check_input(run, dataset, _lookback(run.config))
+    and the future (which needs `future` when the run has future covariates)."""
+    _check_input(run, dataset, max(run.lookbacks))
     points = points_at_times(dataset, _stored_split(run))
-    panels = series_panels(run.load_model(), dataset, run.scaler, run.config, points)
+    forecaster = run.load_forecaster()
+    panels = series_panels(forecaster, dataset, run.config, points, future)
     return forecast_figure(panels, dataset.target, total=len(dataset.series))
 
 
@@ -135,29 +224,35 @@ def _stored_split(run: Run) -> dict[str, dict[str, str]]:
 
 
 def series_panels(
-    model: Any, dataset: Dataset, scaler: Scaler, config: Config, points: list[SplitPoints]
+    forecaster: Forecaster,
+    dataset: Dataset,
+    config: Config,
+    points: list[SplitPoints],
+    future: Path | None = None,
 ) -> list[SeriesPanel]:
     """Per series: consecutive non-overlapping horizon-long forecasts over its whole length
-    (each from the `lookback` actual values before it), and the forecast after its end."""
-    lookback, horizon = _lookback(config), config.window.horizon
+    (each from the `lookback` actual values before it), and the forecast after its end
+    (left out when the run has future covariates and `future` does not give them)."""
+    horizon = config.window.horizon
     # The figure shows the first few series only; forecasting the rest would be thrown away.
     dataset = replace(dataset, series=dataset.series[:MAX_PANELS])
-    points = points[:MAX_PANELS]
-    windows = stack_windows(
-        scale_series(dataset, scaler),
-        [(0, len(series)) for series in dataset.series],
-        lookback,
-        horizon,
-        stride=horizon,
-    )
-    paths = model_forecast(model, windows, dataset, scaler)
-    future = _future_forecasts(model, dataset, scaler, lookback)
-    panels = []
+    origins = [
+        window_origins(len(series), forecaster.lookback, horizon, 0, len(series), stride=horizon)
+        for series in dataset.series
+    ]
+    paths = forecaster.forecast(dataset, origins)
+    times = _future_ranges(dataset, horizon)
+    ahead = None
+    if not dataset.future_covariates or future is not None:
+        known = future_covariate_values(future, dataset, times) if future is not None else None
+        ahead = recursive_forecast(forecaster, dataset, times, known)
+    panels, start = [], 0
     for index, (series, point) in enumerate(zip(dataset.series, points, strict=True)):
         fitted = np.full(len(series), np.nan)
-        rows = windows.rows_of(index)
-        positions = windows.origins[rows][:, None] + np.arange(horizon)
-        fitted[positions.ravel()] = paths[rows].ravel()
+        count = len(origins[index])
+        positions = origins[index][:, None] + np.arange(horizon)
+        fitted[positions.ravel()] = paths[start : start + count].ravel()
+        start += count
         panels.append(
             SeriesPanel(
                 title=Path(dataset.source).name + ("" if series.id is None else f": {series.id}"),
@@ -169,40 +264,43 @@ def series_panels(
                     ("test", point.validation_end, point.length),
                     ("new", point.length, len(series)),
                 ],
-                future=(future_times(series.time, dataset.frequency, horizon), future[index]),
+                future=None if ahead is None else (times[index], ahead[index]),
             )
         )
     return panels
 
 
-def future_times(time: pd.Index, frequency: str | None, horizon: int) -> pd.Index:
-    """The `horizon` timestamps after `time[-1]`: the same frequency, or the next integer steps.
+def future_times(time: pd.Index, frequency: str | None, steps: int) -> pd.Index:
+    """The `steps` timestamps after `time[-1]`: the same frequency, or the next integer steps.
 
     Example:
         >>> future_times(pd.RangeIndex(5), None, 2).tolist()
         [5, 6]
     """
     if isinstance(time, pd.DatetimeIndex):
-        return pd.date_range(time[-1], periods=horizon + 1, freq=frequency)[1:]
+        return pd.date_range(time[-1], periods=steps + 1, freq=frequency)[1:]
     step = int(time[1] - time[0]) if len(time) > 1 else 1
-    return pd.Index(int(time[-1]) + step * np.arange(1, horizon + 1))
+    return pd.Index(int(time[-1]) + step * np.arange(1, steps + 1))
 
 
-def _future_forecasts(model: Any, dataset: Dataset, scaler: Scaler, lookback: int) -> np.ndarray:
-    """`(series, horizon)` forecasts from the last `lookback` values of each series."""
-    inputs = np.stack(
-        [
-            scaler.transform(series_key(series.id), series.values[-lookback:])
-            for series in dataset.series
-        ]
-    )
-    scaled = np.asarray(model.predict(inputs, batch_size=PREDICT_BATCH_SIZE, verbose=0))
-    return np.stack(
-        [
-            scaler.inverse_target(series_key(series.id), scaled[index])
-            for index, series in enumerate(dataset.series)
-        ]
-    )
+def _future_ranges(dataset: Dataset, steps: int) -> list[pd.Index]:
+    """Per series, the `steps` timestamps after its end; series of one file usually end
+    together, so each distinct range is built once."""
+    cache: dict[object, pd.Index] = {}
+    ranges = []
+    for series in dataset.series:
+        end = (series.time[-1], series.time[-1] - series.time[-2])
+        if end not in cache:
+            cache[end] = future_times(series.time, dataset.frequency, steps)
+        ranges.append(cache[end])
+    return ranges
+
+
+def _future_columns(dataset: Dataset) -> str:
+    names = [dataset.time_column or STEP_COLUMN]
+    if dataset.id_column is not None:
+        names.insert(0, dataset.id_column)
+    return ", ".join([*names, *dataset.future_covariates])
 
 
 def _check_input(run: Run, dataset: Dataset, lookback: int) -> None:
@@ -214,9 +312,3 @@ def _check_input(run: Run, dataset: Dataset, lookback: int) -> None:
                 f"{dataset.label(series)}: {len(series)} point(s), but the model needs the last "
                 f"`window.lookback` = {lookback} points to forecast. Supply a longer history."
             )
-
-
-def _lookback(config: Config) -> int:
-    if config.window.lookback is None:  # a run's config always has it resolved
-        raise RunError("the run's config.yaml has no `window.lookback`; train the run again.")
-    return config.window.lookback

@@ -24,9 +24,10 @@ import yaml
 
 from rnnforecast.config import Config, config_from_dict, dump_config
 from rnnforecast.errors import ConfigError, OutputError, RunError
+from rnnforecast.forecaster import Forecaster, InputLayout, Member
 from rnnforecast.scaling import Scaler
 
-MODEL_FILE = "model.keras"
+MODELS_DIR = "models"
 SCALER_FILE = "scaler.json"
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
@@ -35,10 +36,10 @@ FORECAST_TEST_FILE = "forecast_test.csv"
 FORECAST_PLOT_FILE = "forecast.png"
 LOSS_PLOT_FILE = "loss.png"
 MANIFEST_FILE = "manifest.json"
-REQUIRED_FILES = (MODEL_FILE, SCALER_FILE, CONFIG_FILE, METRICS_FILE, MANIFEST_FILE)
+REQUIRED_FILES = (SCALER_FILE, CONFIG_FILE, METRICS_FILE, MANIFEST_FILE)
 
 # Bumped when the layout or meaning of a run directory changes incompatibly.
-RUN_FORMAT_VERSION = 1
+RUN_FORMAT_VERSION = 2
 STAGING_PREFIX = ".staging-"
 PACKAGES = ("rnnforecast", "tensorflow", "keras", "numpy", "pandas", "pydantic")
 
@@ -53,41 +54,66 @@ class Run:
     manifest: dict[str, Any]
     metrics: dict[str, Any]
 
-    def load_model(self) -> Any:
-        """The trained Keras model."""
+    def load_forecaster(self) -> Forecaster:
+        """The trained members (the final, refit ones when `training.refit` is on), ready to
+        forecast."""
         from rnnforecast.backend import import_keras
 
         keras = import_keras()
         import rnnforecast.layers  # noqa: F401  (registers the custom layers for loading)
 
-        try:
-            model = keras.models.load_model(self.path / MODEL_FILE, compile=False)
-        except Exception as error:  # Keras raises many types for damaged archives
-            raise RunError(
-                f"{self.path / MODEL_FILE}: cannot load the model ({type(error).__name__}: "
-                f"{str(error).splitlines()[0] if str(error) else ''}). The run directory is "
-                "damaged or from an incompatible Keras version; train the run again."
-            ) from None
+        layout = InputLayout.of(self.config, self.scaler)
         window = self.config.window
-        expected = ((None, window.lookback, self.features), (None, window.horizon))
-        if (tuple(model.input_shape), tuple(model.output_shape)) != expected:
-            raise RunError(
-                f"{self.path}: the model maps {model.input_shape} to {model.output_shape}, but "
-                f"{CONFIG_FILE} says lookback {window.lookback}, {self.features} feature(s) and "
-                f"horizon {window.horizon}. The run directory was edited or mixed up; train again."
-            )
-        return model
+        members = []
+        for number, lookback in enumerate(self.lookbacks, start=1):
+            path = self.path / member_file(number)
+            try:
+                model = keras.models.load_model(path, compile=False)
+            except Exception as error:  # Keras raises many types for damaged archives
+                raise RunError(
+                    f"{path}: cannot load the model ({type(error).__name__}: "
+                    f"{str(error).splitlines()[0] if str(error) else ''}). The run directory is "
+                    "damaged or from an incompatible Keras version; train the run again."
+                ) from None
+            shapes = {tensor.name: tuple(tensor.shape) for tensor in model.inputs}
+            expected = {"window": (None, lookback, layout.features)}
+            if layout.known:
+                expected["future"] = (None, window.horizon, len(layout.known))
+            if layout.series_ids is not None:
+                expected["series"] = (None,)
+            if shapes != expected or tuple(model.output_shape) != (None, window.horizon):
+                raise RunError(
+                    f"{path}: the model maps {model.input_shape} to {model.output_shape}, but "
+                    f"{CONFIG_FILE} says lookback {lookback}, {layout.features} feature(s) and "
+                    f"horizon {window.horizon}. The run directory was edited or mixed up; train "
+                    "again."
+                )
+            members.append(Member(model, lookback))
+        return Forecaster(members, self.scaler, window.horizon, layout)
+
+    @property
+    def lookbacks(self) -> list[int]:
+        """The lookback of each ensemble member."""
+        if self.config.window.lookback is None:  # a run's config always has it resolved
+            raise RunError(f"{self.path / CONFIG_FILE} has no `window.lookback`; train again.")
+        return self.config.training.member_lookbacks(self.config.window.lookback)
 
     @property
     def features(self) -> int:
-        """Input features per step: the target plus the covariates."""
-        return 1 + len(self.config.data.covariates)
+        """Value columns per step: the target, the past and the future covariates."""
+        data = self.config.data
+        return 1 + len(data.covariates) + len(data.future_covariates)
 
 
-def default_run_dir(config: Config, now: datetime | None = None) -> Path:
-    """`<output.dir>/<output.name>-<UTC timestamp>`."""
+def member_file(number: int) -> str:
+    """The path of ensemble member `number` (from 1) inside a run directory."""
+    return f"{MODELS_DIR}/member-{number}.keras"
+
+
+def default_run_dir(config: Config, now: datetime | None = None, suffix: str = "") -> Path:
+    """`<output.dir>/<output.name><suffix>-<UTC timestamp>`."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    return config.output.dir / f"{config.output.name}-{stamp}"
+    return config.output.dir / f"{config.output.name}{suffix}-{stamp}"
 
 
 @contextlib.contextmanager
@@ -249,6 +275,8 @@ def load_run(path: Path | str) -> Run:
     if not folder.is_dir():
         raise RunError(f"{folder}: run directory not found. Pass the folder `train` printed.")
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if not (folder / MODELS_DIR).is_dir():
+        missing.insert(0, f"{MODELS_DIR}/")
     if missing:
         raise RunError(
             f"{folder}: not a complete run directory (missing {', '.join(missing)}). "

@@ -10,11 +10,13 @@ import numpy as np
 from rnnforecast.errors import DataError, RunError
 
 METHODS = ("standard", "minmax", "none")
+MAX_LOG = 700.0  # exp(700) is near float64's largest value
 
 
 @dataclass(frozen=True)
 class Scaler:
-    """Per-series affine scaling: `(values - center) / scale`, column by column.
+    """Per-series affine scaling: `(values - center) / scale`, column by column, of the
+    target's logarithm when `log` is set.
 
     `center` and `scale` map a series id (`""` for a single series) to one number per column
     (target first, then covariates).
@@ -28,16 +30,17 @@ class Scaler:
     method: str
     center: dict[str, list[float]]
     scale: dict[str, list[float]]
+    log: bool = False
 
     @classmethod
-    def fit(cls, method: str, training_values: dict[str, np.ndarray]) -> Scaler:
+    def fit(cls, method: str, training_values: dict[str, np.ndarray], log: bool = False) -> Scaler:
         """Fit one scaler per series on its training part, shape `(points, columns)`."""
         if method not in METHODS:
             raise ValueError(f"scaling must be one of {METHODS}. Received: {method!r}.")
         center: dict[str, list[float]] = {}
         scale: dict[str, list[float]] = {}
         for key, values in training_values.items():
-            values = np.asarray(values, dtype=np.float64)
+            values = _log_target(np.asarray(values, dtype=np.float64), log, key)
             if method == "standard":
                 low, spread = values.mean(axis=0), values.std(axis=0)
             elif method == "minmax":
@@ -48,20 +51,25 @@ class Scaler:
             spread = np.where(spread > 0, spread, 1.0)
             center[key] = low.tolist()
             scale[key] = spread.tolist()
-        return cls(method, center, scale)
+        return cls(method, center, scale, log)
 
     def transform(self, key: str, values: np.ndarray) -> np.ndarray:
         """Scale `values` of series `key`, shape `(..., columns)`, to float32."""
         center, scale = self._params(key)
+        values = _log_target(np.asarray(values, dtype=np.float64), self.log, key)
         return ((values - center) / scale).astype(np.float32)
 
     def inverse_target(self, key: str, values: np.ndarray) -> np.ndarray:
         """Map scaled target values of series `key` (any shape) back to original units."""
         center, scale = self._params(key)
-        return np.asarray(values, dtype=np.float64) * scale[0] + center[0]
+        original = np.asarray(values, dtype=np.float64) * scale[0] + center[0]
+        if self.log:
+            # Bounded so a wild forecast overflows to a large number, not to infinity.
+            return np.exp(np.minimum(original, MAX_LOG))
+        return original
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "center": self.center, "scale": self.scale}
+        return {"method": self.method, "log": self.log, "center": self.center, "scale": self.scale}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scaler:
@@ -72,13 +80,16 @@ class Scaler:
             }
             scale = {str(key): [float(v) for v in values] for key, values in data["scale"].items()}
             method = str(data["method"])
+            log = data.get("log", False)
+            if not isinstance(log, bool):
+                raise TypeError(f"`log` must be true or false, not {log!r}")
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise RunError(f"scaler.json is malformed ({type(error).__name__}: {error}).") from None
         if center.keys() != scale.keys() or any(
             len(center[key]) != len(scale[key]) for key in center
         ):
             raise RunError("scaler.json is malformed: centers and scales do not match.")
-        return cls(method, center, scale)
+        return cls(method, center, scale, log)
 
     def columns(self) -> set[int]:
         """The number of columns of each series' parameters (one value when consistent)."""
@@ -96,6 +107,24 @@ class Scaler:
     def _params(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         self.require(key)
         return np.asarray(self.center[key]), np.asarray(self.scale[key])
+
+
+def _log_target(values: np.ndarray, log: bool, key: str) -> np.ndarray:
+    """`values` with the target column (0) replaced by its logarithm when `log` is set."""
+    if not log:
+        return values
+    target = values[..., 0]
+    bad = np.flatnonzero(target.ravel() <= 0)
+    if len(bad):
+        name = f"series {key!r}" if key else "the series"
+        raise DataError(
+            f"`transform.log` needs positive values, but {name} has {len(bad)} value(s) <= 0 "
+            f"(e.g. {target.ravel()[bad[0]]:g}). Set `transform.log: false`, or shift the "
+            "target to be positive."
+        )
+    logged = values.copy()
+    logged[..., 0] = np.log(target)
+    return logged
 
 
 def series_key(series_id: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Chronological train / validation / test split points and the default lookback.
+"""Chronological train / validation / test split points and the checks on them.
 
 Nothing is shuffled across time: each series keeps its order, the validation part follows the
 training part and the test part is the end of the series.
@@ -14,11 +14,7 @@ import pandas as pd
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset
 from rnnforecast.errors import ConfigError, DataError, RunError
-from rnnforecast.models import resolve_baseline
 from rnnforecast.scaling import series_key
-
-MIN_DEFAULT_LOOKBACK = 8
-MAX_DEFAULT_LOOKBACK = 512
 
 
 @dataclass(frozen=True)
@@ -78,13 +74,13 @@ def _position(time: pd.Index, text: str, after: bool = False) -> int:
     """Where `text` (a stored timestamp or step) falls in `time`; past it with `after`."""
     value = pd.Timestamp(text) if isinstance(time, pd.DatetimeIndex) else int(text)
     side = "right" if after else "left"
-    return int(np.searchsorted(np.asarray(time), np.asarray(value), side=side))
+    return int(time.searchsorted(value, side=side))
 
 
 def check_covariates(dataset: Dataset, points: list[SplitPoints]) -> None:
     """Raise `DataError` for a covariate that never changes in any training part: the model
     cannot learn what it does, yet would react to it arbitrarily once it changes."""
-    for column, name in enumerate(dataset.covariates, start=1):
+    for column, name in enumerate(dataset.value_columns[1:], start=1):
         varies = any(
             np.ptp(series.values[: point.train_end, column]) > 0
             for series, point in zip(dataset.series, points, strict=True)
@@ -94,36 +90,26 @@ def check_covariates(dataset: Dataset, points: list[SplitPoints]) -> None:
             value = dataset.series[0].values[0, column]
             raise DataError(
                 f"{dataset.source}: covariate {name!r} is constant ({value:g}) over the training "
-                "part, so the model cannot learn its effect. Remove it from `data.covariates`, "
-                "or move the split (`split.validation`, `split.test`) so it changes in training."
+                "part, so the model cannot learn its effect. Remove it from the config's "
+                "covariates, or move the split (`split.validation`, `split.test`) so it changes "
+                "in training."
             )
 
 
-def default_lookback(dataset: Dataset, points: list[SplitPoints], horizon: int) -> int:
-    """max(2 season lengths, 2 horizons, 8), at most 512, and at most half of what a typical
-    (median) training part leaves after one horizon, so it still yields many windows.
-
-    The median, not the shortest, sets the cap: one short series in a long-format file must
-    not silently shrink the window of every series; `check_split` names it instead.
-    """
-    wanted = min(
-        max(2 * dataset.season_length, 2 * horizon, MIN_DEFAULT_LOOKBACK), MAX_DEFAULT_LOOKBACK
-    )
-    typical = int(np.median([point.train_end for point in points]))
-    return max(1, min(wanted, (typical - horizon) // 2))
-
-
-def check_split(dataset: Dataset, points: list[SplitPoints], config: Config) -> None:
-    """Raise `ConfigError` naming the keys in conflict when a part is too short for windows."""
-    lookback = config.window.lookback or 0
+def check_split(
+    dataset: Dataset, points: list[SplitPoints], config: Config, test: bool = True
+) -> None:
+    """Raise `ConfigError` naming the keys in conflict when a part is too short for windows
+    (without `test`, the data has no test part: a backtest fold)."""
+    lookback = max(config.training.member_lookbacks(config.window.lookback or 0))
     horizon = config.window.horizon
     for series, point in zip(dataset.series, points, strict=True):
         label = dataset.label(series)
-        test = point.length - point.validation_end
         validation = point.validation_end - point.train_end
-        if test < horizon:
+        if test and point.length - point.validation_end < horizon:
+            test_size = point.length - point.validation_end
             raise ConfigError(
-                f"{label}: the test part has {test} point(s), fewer than `window.horizon` "
+                f"{label}: the test part has {test_size} point(s), fewer than `window.horizon` "
                 f"({horizon}). Received: split.test={config.split.test}. Raise `split.test` or "
                 "lower `window.horizon`."
             )
@@ -141,20 +127,3 @@ def check_split(dataset: Dataset, points: list[SplitPoints], config: Config) -> 
                 f"{config.split.validation}, split.test={config.split.test}. Lower them or "
                 "use a longer series."
             )
-
-
-def resolve_defaults(config: Config, dataset: Dataset, points: list[SplitPoints]) -> Config:
-    """A copy of `config` with the values chosen from the data written in, so the run's
-    `config.yaml` says exactly what was used: target, frequency, season length, lookback and
-    the model's baseline."""
-    resolved = config.model_copy(deep=True)
-    if resolved.data.source != "synthetic":
-        resolved.data.target = dataset.target
-        resolved.data.frequency = dataset.frequency
-    resolved.data.season_length = dataset.season_length
-    if resolved.window.lookback is None:
-        resolved.window.lookback = default_lookback(dataset, points, resolved.window.horizon)
-    resolved.model.baseline = resolve_baseline(
-        resolved.model.baseline, resolved.window.lookback, dataset.season_length
-    )
-    return resolved

@@ -1,8 +1,10 @@
-"""`train(config) -> Run`: data, split, scaling, windows, model, fit, score, save, in that order."""
+"""`train(config) -> Run`: data, split, defaults, fit, score on the test part, refit on the
+whole history, save, in that order."""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +15,11 @@ from rnnforecast import interruption
 from rnnforecast.backend import import_keras, seed_everything
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset, load_dataset
+from rnnforecast.defaults import resolve_defaults
 from rnnforecast.errors import DataError
-from rnnforecast.evaluation import scale_series, score_part
-from rnnforecast.models import build_model, compile_model
+from rnnforecast.evaluation import score_part
+from rnnforecast.forecaster import Forecaster, InputLayout, Member, feature_matrix, model_inputs
+from rnnforecast.models import ModelShape, build_model, compile_model
 from rnnforecast.plots import forecast_figure, loss_figure, save_figure
 from rnnforecast.prediction import series_panels
 from rnnforecast.run import (
@@ -23,11 +27,12 @@ from rnnforecast.run import (
     FORECAST_TEST_FILE,
     HISTORY_FILE,
     LOSS_PLOT_FILE,
-    MODEL_FILE,
+    MODELS_DIR,
     Run,
     build_manifest,
     default_run_dir,
     load_run,
+    member_file,
     staged_directory,
     write_run_metadata,
 )
@@ -37,10 +42,23 @@ from rnnforecast.splitting import (
     boundary_times,
     check_covariates,
     check_split,
-    resolve_defaults,
     split_points,
 )
 from rnnforecast.windowing import Windows, stack_windows
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """Trained members with their scaler, and how their training went.
+
+    Attributes:
+        summaries: per member, epochs run, best epoch and its loss.
+        history: per member and epoch, the losses (columns member, epoch, loss[, val_loss]).
+    """
+
+    forecaster: Forecaster
+    summaries: list[dict[str, Any]]
+    history: pd.DataFrame
 
 
 def train(config: Config, run_dir: Path | None = None, progress: str = "auto") -> Run:
@@ -60,103 +78,196 @@ def train(config: Config, run_dir: Path | None = None, progress: str = "auto") -
     """
     dataset = load_dataset(config.data)
     points = split_points(dataset, config)
-    config = resolve_defaults(config, dataset, points)
-    check_split(dataset, points, config)
-    check_covariates(dataset, points)
-    lookback = int(config.window.lookback or 0)  # resolve_defaults always sets it
-    horizon = config.window.horizon
-
-    seed_everything(config.training.seed)
-    scaler = fit_scaler(dataset, points, config.scaling)
-    scaled = scale_series(dataset, scaler)
-    training = stack_windows(
-        scaled, [(0, p.train_end) for p in points], lookback, horizon, config.window.stride
-    )
-    validation = stack_windows(
-        scaled, [(p.train_end, p.validation_end) for p in points], lookback, horizon
-    )
-    model = build_model(config.model, lookback, dataset.features, horizon, dataset.season_length)
-    compile_model(model, config.training)
-
+    config = prepare(config, dataset, points)
     final = run_dir or default_run_dir(config)
     with staged_directory(final) as folder:
-        fit_summary = fit(model, training, validation, config, folder / HISTORY_FILE, progress)
+        holdout = fit_forecaster(config, dataset, points, progress)
         metrics, pairs = score_part(
-            model,
+            holdout.forecaster,
             dataset,
-            scaler,
             bounds=[(p.validation_end, p.length) for p in points],
             history_ends=[p.train_end for p in points],
-            lookback=lookback,
-            horizon=horizon,
         )
+        saved, history = holdout, holdout.history.assign(phase="holdout")
+        if config.training.refit:
+            saved = refit(config, dataset, holdout, progress)
+            history = pd.concat([history, saved.history.assign(phase="refit")])
         metrics = {
             "part": "test",
             **metrics,
-            "training": fit_summary,
+            "models": models_note(config, dataset, points),
+            "training": _training_summary(holdout, saved if config.training.refit else None),
             "split": boundary_times(dataset, points),
         }
-        model.save(folder / MODEL_FILE)
+        (folder / MODELS_DIR).mkdir()
+        for number, member in enumerate(saved.forecaster.members, start=1):
+            member.model.save(folder / member_file(number))
         pairs.to_csv(folder / FORECAST_TEST_FILE, index=False)
+        history.to_csv(folder / HISTORY_FILE, index=False)
         write_run_metadata(
-            folder, config, scaler, metrics, build_manifest(config, dataset.checksum)
+            folder,
+            config,
+            saved.forecaster.scaler,
+            metrics,
+            build_manifest(config, dataset.checksum),
         )
-        panels = series_panels(model, dataset, scaler, config, points)
+        panels = series_panels(saved.forecaster, dataset, config, points)
         figure = forecast_figure(panels, dataset.target, total=len(dataset.series))
         save_figure(figure, str(folder / FORECAST_PLOT_FILE))
-        history = pd.read_csv(folder / HISTORY_FILE)
         save_figure(loss_figure(history), str(folder / LOSS_PLOT_FILE))
     return load_run(final)
 
 
-def fit_scaler(dataset: Dataset, points: list[SplitPoints], method: str) -> Scaler:
+def prepare(
+    config: Config, dataset: Dataset, points: list[SplitPoints], test: bool = True
+) -> Config:
+    """The config with the values chosen from the data, checked against the split (which has
+    no test part without `test`)."""
+    config = resolve_defaults(config, dataset, points)
+    check_split(dataset, points, config, test)
+    check_covariates(dataset, points)
+    return config
+
+
+def fit_forecaster(
+    config: Config,
+    dataset: Dataset,
+    points: list[SplitPoints],
+    progress: str,
+    epochs: list[int] | None = None,
+) -> Fitted:
+    """Fit the scaler on each series' training part, then every ensemble member on the
+    windows whose targets lie in it, early-stopped on the validation part.
+
+    Args:
+        epochs: per member, train exactly this many epochs without early stopping (a refit).
+    """
+    scaler = fit_scaler(dataset, points, config)
+    layout = InputLayout.of(config, scaler)
+    matrices = [feature_matrix(series, dataset, scaler, layout) for series in dataset.series]
+    keys = [series_key(series.id) for series in dataset.series]
+    horizon, stride = config.window.horizon, config.window.stride
+    members, summaries, histories = [], [], []
+    lookbacks = config.training.member_lookbacks(config.window.lookback or 0)
+    for number, lookback in enumerate(lookbacks, start=1):
+        seed_everything(config.training.seed + number - 1)
+        training = stack_windows(
+            matrices, [(0, p.train_end) for p in points], lookback, horizon, stride, layout.known
+        )
+        validation = stack_windows(
+            matrices,
+            [(p.train_end, p.validation_end) for p in points],
+            lookback,
+            horizon,
+            known=layout.known,
+        )
+        shape = ModelShape(
+            lookback, layout.features, horizon, len(layout.known), len(scaler.center)
+        )
+        model = build_model(config.model, shape, dataset.season_length, config.transform.difference)
+        compile_model(model, config.training)
+        member_epochs = None if epochs is None else epochs[number - 1]
+        summary, history = fit(
+            model,
+            (model_inputs(training, layout, keys), training),
+            (model_inputs(validation, layout, keys), validation),
+            config,
+            progress,
+            member_epochs,
+        )
+        members.append(Member(model, lookback))
+        summaries.append(summary)
+        histories.append(history.assign(member=number))
+    forecaster = Forecaster(members, scaler, horizon, layout)
+    return Fitted(forecaster, summaries, pd.concat(histories, ignore_index=True))
+
+
+def refit(config: Config, dataset: Dataset, holdout: Fitted, progress: str) -> Fitted:
+    """Every member trained again from scratch on each series' whole history (scaler too),
+    for the epochs early stopping chose in the holdout fit."""
+    whole = [SplitPoints(len(series), len(series), len(series)) for series in dataset.series]
+    epochs = [summary["best_epoch"] for summary in holdout.summaries]
+    return fit_forecaster(config, dataset, whole, progress, epochs)
+
+
+def models_note(config: Config, dataset: Dataset, points: list[SplitPoints]) -> dict[str, str]:
+    """Which model each figure and file comes from, for `metrics.json`."""
+    members = config.training.ensemble
+    what = f"{members} member(s), median" if members > 1 else "1 member"
+    scored = (
+        f"the test figures and {FORECAST_TEST_FILE} come from a model ({what}) trained on each "
+        "series' training part and early-stopped on its validation part; it never saw the test "
+        "part"
+    )
+    if not config.training.refit:
+        return {"test": scored, "saved": "the same model"}
+    return {
+        "test": scored,
+        "saved": f"the saved model ({what}) was refit on each series' whole history for the "
+        "epochs early stopping chose; predict, evaluate and plot use it",
+    }
+
+
+def fit_scaler(dataset: Dataset, points: list[SplitPoints], config: Config) -> Scaler:
     """One scaler per series, fitted on its training part only."""
     return Scaler.fit(
-        method,
+        config.scaling,
         {
             series_key(series.id): series.values[: point.train_end]
             for series, point in zip(dataset.series, points, strict=True)
         },
+        log=config.transform.log,
     )
 
 
 def fit(
     model: Any,
-    training: Windows,
-    validation: Windows,
+    training: tuple[dict[str, Any], Windows],
+    validation: tuple[dict[str, Any], Windows],
     config: Config,
-    history_path: Path,
     progress: str,
-) -> dict[str, Any]:
+    epochs: int | None = None,
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """Fit with early stopping on the validation loss (training loss without validation),
-    restoring the best weights; the per-epoch history goes to `history_path` as CSV.
+    restoring the best weights; or for exactly `epochs` epochs when given.
 
     Returns:
-        Epochs run, the best epoch (1-based) and its monitored loss.
+        Epochs run, the best epoch (1-based) and its monitored loss; the per-epoch losses.
     """
     keras = import_keras()
     settings = config.training
-    monitor = "val_loss" if len(validation) else "loss"
-    callbacks: list[Any] = [
-        keras.callbacks.CSVLogger(str(history_path)),
-        keras.callbacks.TerminateOnNaN(),
-    ]
+    (training_inputs, training_windows), (validation_inputs, validation_windows) = (
+        training,
+        validation,
+    )
+    has_validation = len(validation_windows) > 0 and epochs is None
+    monitor = "val_loss" if has_validation else "loss"
+    callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
     stopper = None
-    if settings.early_stopping > 0:
+    if epochs is None and settings.early_stopping:
         stopper = keras.callbacks.EarlyStopping(
             monitor=monitor, patience=settings.early_stopping, restore_best_weights=True
         )
         callbacks.append(stopper)
     callbacks.append(_stop_on_request(keras))
+    batch_size = settings.batch_size or 32  # resolve_defaults always sets it
     with interruption.deferred():
         history = model.fit(
-            window_pipeline(training, settings.batch_size, settings.shuffle, settings.seed),
+            window_pipeline(
+                training_inputs,
+                training_windows.targets,
+                batch_size,
+                settings.shuffle,
+                settings.seed,
+            ),
             validation_data=(
-                window_pipeline(validation, settings.batch_size, False, settings.seed)
-                if len(validation)
+                window_pipeline(
+                    validation_inputs, validation_windows.targets, batch_size, False, settings.seed
+                )
+                if has_validation
                 else None
             ),
-            epochs=settings.epochs,
+            epochs=epochs or settings.epochs or 1,
             shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data input itself
             callbacks=callbacks,
             verbose=_keras_verbosity(progress),
@@ -170,13 +281,27 @@ def fit(
             "training diverged (the loss became NaN or infinite). Lower "
             "`training.learning_rate`, or use `scaling: standard` for data with a large range."
         )
-    return {
+    summary = {
         "epochs_run": len(losses),
         "best_epoch": best + 1,
         "monitor": monitor,
         "best_loss": float(losses[best]),
-        "windows": {"training": len(training), "validation": len(validation)},
+        "windows": {"training": len(training_windows), "validation": len(validation_windows)},
     }
+    frame = pd.DataFrame({"epoch": np.arange(1, len(losses) + 1)})
+    for name in ("loss", "val_loss"):
+        if name in history.history:
+            frame[name] = history.history[name]
+    return summary, frame
+
+
+def _training_summary(holdout: Fitted, refitted: Fitted | None) -> dict[str, Any]:
+    """metrics.json's `training`: the first member's figures at the top level (as for one
+    model), every member's below."""
+    summary: dict[str, Any] = {**holdout.summaries[0], "members": holdout.summaries}
+    if refitted is not None:
+        summary["refit_epochs"] = [item["epochs_run"] for item in refitted.summaries]
+    return summary
 
 
 def _stop_on_request(keras: Any) -> Any:
@@ -190,14 +315,16 @@ def _stop_on_request(keras: Any) -> Any:
     return StopOnRequest()
 
 
-def window_pipeline(windows: Windows, batch_size: int, shuffle: bool, seed: int) -> Any:
+def window_pipeline(
+    inputs: dict[str, Any], targets: np.ndarray, batch_size: int, shuffle: bool, seed: int
+) -> Any:
     """A `tf.data` pipeline of `(inputs, targets)` batches; shuffled windows keep their own
     time order inside, only the order of windows changes."""
     import tensorflow as tf
 
-    pipeline = tf.data.Dataset.from_tensor_slices((windows.inputs, windows.targets))
+    pipeline = tf.data.Dataset.from_tensor_slices((inputs, targets))
     if shuffle:
-        pipeline = pipeline.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True)
+        pipeline = pipeline.shuffle(len(targets), seed=seed, reshuffle_each_iteration=True)
     return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

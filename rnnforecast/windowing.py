@@ -17,12 +17,15 @@ class Windows:
         targets: `(windows, horizon)` the target values that follow each input.
         series: `(windows,)` index of the series each window comes from.
         origins: `(windows,)` position in its series of each window's first target step.
+        future: `(windows, horizon, known)` the columns known in advance (future covariates,
+            calendar features) over each window's horizon; `known` may be 0.
     """
 
     inputs: np.ndarray
     targets: np.ndarray
     series: np.ndarray
     origins: np.ndarray
+    future: np.ndarray
 
     def __len__(self) -> int:
         return len(self.origins)
@@ -51,14 +54,19 @@ def window_origins(
 
 
 def cut_windows(
-    values: np.ndarray, origins: np.ndarray, lookback: int, horizon: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs `(len(origins), lookback, features)` and targets `(len(origins), horizon)`.
+    values: np.ndarray,
+    origins: np.ndarray,
+    lookback: int,
+    horizon: int,
+    known: tuple[int, ...] = (),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs `(len(origins), lookback, features)`, targets `(len(origins), horizon)` and the
+    `known` columns over the horizon `(len(origins), horizon, len(known))`.
 
     `values` is `(length, features)` with the target in column 0.
 
     Example:
-        >>> x, y = cut_windows(np.arange(6.0).reshape(-1, 1), np.array([2, 3]), 2, 2)
+        >>> x, y, _ = cut_windows(np.arange(6.0).reshape(-1, 1), np.array([2, 3]), 2, 2)
         >>> x[:, :, 0].tolist(), y.tolist()
         ([[0.0, 1.0], [1.0, 2.0]], [[2.0, 3.0], [3.0, 4.0]])
     """
@@ -67,13 +75,15 @@ def cut_windows(
         return (
             np.empty((0, lookback, features), dtype=values.dtype),
             np.empty((0, horizon), dtype=values.dtype),
+            np.empty((0, horizon, len(known)), dtype=values.dtype),
         )
     # view[i] covers rows i .. i + lookback + horizon - 1, shape (features, lookback + horizon)
     view = sliding_window_view(values, lookback + horizon, axis=0)
     chosen = view[origins - lookback]
     inputs = np.ascontiguousarray(chosen[:, :, :lookback].transpose(0, 2, 1))
     targets = np.ascontiguousarray(chosen[:, 0, lookback:])
-    return inputs, targets
+    future = np.ascontiguousarray(chosen[:, list(known), lookback:].transpose(0, 2, 1))
+    return inputs, targets, future
 
 
 def stack_windows(
@@ -82,19 +92,36 @@ def stack_windows(
     lookback: int,
     horizon: int,
     stride: int = 1,
+    known: tuple[int, ...] = (),
 ) -> Windows:
     """Windows of many series whose targets lie in each series' `[start, end)` bounds."""
-    inputs, targets, series, origins = [], [], [], []
-    for index, (values, (start, end)) in enumerate(zip(series_values, bounds, strict=True)):
-        positions = window_origins(len(values), lookback, horizon, start, end, stride)
-        x, y = cut_windows(values, positions, lookback, horizon)
+    positions = [
+        window_origins(len(values), lookback, horizon, start, end, stride)
+        for values, (start, end) in zip(series_values, bounds, strict=True)
+    ]
+    return windows_at(series_values, positions, lookback, horizon, known)
+
+
+def windows_at(
+    series_values: list[np.ndarray],
+    origins: list[np.ndarray],
+    lookback: int,
+    horizon: int,
+    known: tuple[int, ...] = (),
+) -> Windows:
+    """Windows of many series at given origins (each needs `lookback` rows before it and
+    `horizon` rows from it on)."""
+    inputs, targets, future, series = [], [], [], []
+    for index, (values, positions) in enumerate(zip(series_values, origins, strict=True)):
+        x, y, f = cut_windows(values, positions, lookback, horizon, known)
         inputs.append(x)
         targets.append(y)
+        future.append(f)
         series.append(np.full(len(positions), index, dtype=np.int64))
-        origins.append(positions)
     return Windows(
         inputs=np.concatenate(inputs),
         targets=np.concatenate(targets),
         series=np.concatenate(series),
-        origins=np.concatenate(origins),
+        origins=np.concatenate([np.asarray(p, dtype=np.int64) for p in origins]),
+        future=np.concatenate(future),
     )

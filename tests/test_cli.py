@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -178,15 +179,17 @@ def test_input_with_any_suffix_is_read_as_csv(long_run, tmp_path: Path):
 
 def copy_run(run_path: Path, destination: Path) -> Path:
     destination.mkdir()
-    for item in run_path.iterdir():
-        (destination / item.name).write_bytes(item.read_bytes())
+    shutil.copytree(run_path, destination, dirs_exist_ok=True)
     return destination
 
 
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda run: (run / "model.keras").write_bytes(b"garbage"), "cannot load the model"),
+        (
+            lambda run: (run / "models/member-1.keras").write_bytes(b"garbage"),
+            "cannot load the model",
+        ),
         (lambda run: (run / "scaler.json").unlink(), "not a complete run directory (missing"),
         (lambda run: (run / "scaler.json").write_text('{"method": "standard"}'), "malformed"),
         (
@@ -197,7 +200,7 @@ def copy_run(run_path: Path, destination: Path) -> Path:
             lambda run: (run / "config.yaml").write_text(
                 (run / "config.yaml").read_text().replace("horizon: 4", "horizon: 5")
             ),
-            "the model maps (None, 12, 1) to (None, 4)",
+            "says lookback 12, 1 feature(s) and horizon 5",
         ),
     ],
     ids=["model", "missing scaler", "scaler", "version", "edited config"],
@@ -219,7 +222,7 @@ def test_constant_series_trains_and_reports_an_exact_baseline(tmp_path: Path):
     result = invoke("train", config, "--run-dir", tmp_path / "run")
     assert result.exit_code == 0, result.output
     assert "n/a (that baseline is exact" in result.stdout
-    result = invoke("evaluate", tmp_path / "run", "--json")
+    result = invoke("evaluate", tmp_path / "run", "--json", "--last", "6")
     assert json.loads(result.stdout)["skill"] is None
 
 

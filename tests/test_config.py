@@ -132,7 +132,8 @@ def test_unknown_key_without_a_close_match_lists_the_known_keys(tmp_path: Path):
 
 def test_empty_section_takes_defaults_and_accepts_overrides(tmp_path: Path):
     config = load_config(write(tmp_path, "model:\ntraining:\n"), ["model.units=3"])
-    assert config.model.units == [3] and config.training.epochs == 200
+    assert config.model.units == [3] and config.training.optimizer == "adam"
+    assert config.training.epochs is None, "chosen from the data when training starts"
 
 
 def test_nan_and_infinity_are_refused(tmp_path: Path):

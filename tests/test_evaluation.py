@@ -4,6 +4,7 @@ import pytest
 from rnnforecast.config import DataConfig
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.evaluation import format_comparison, score_part
+from rnnforecast.forecaster import Forecaster, InputLayout, Member
 from rnnforecast.scaling import Scaler
 
 
@@ -13,21 +14,19 @@ class LastValueModel:
     def __init__(self, horizon: int) -> None:
         self.horizon = horizon
 
-    def predict(self, inputs: np.ndarray, **_: object) -> np.ndarray:
-        return np.repeat(inputs[:, -1:, 0], self.horizon, axis=1)
+    def predict(self, inputs: dict[str, np.ndarray], **_: object) -> np.ndarray:
+        return np.repeat(inputs["window"][:, -1:, 0], self.horizon, axis=1)
+
+
+def last_value_forecaster(scaler: Scaler, horizon: int, lookback: int = 12) -> Forecaster:
+    return Forecaster([Member(LastValueModel(horizon), lookback)], scaler, horizon, InputLayout())
 
 
 def test_a_model_that_repeats_the_last_value_scores_exactly_like_naive():
     dataset = synthetic_dataset(DataConfig(synthetic={"length": 120, "period": 12}))
     scaler = Scaler.fit("standard", {"": dataset.series[0].values[:80]})
     metrics, pairs = score_part(
-        LastValueModel(4),
-        dataset,
-        scaler,
-        bounds=[(100, 120)],
-        history_ends=[80],
-        lookback=12,
-        horizon=4,
+        last_value_forecaster(scaler, 4), dataset, bounds=[(100, 120)], history_ends=[80]
     )
     assert metrics["windows"] == 17 and len(pairs) == 17 * 4
     for name in ("mae", "rmse", "smape", "mase"):
@@ -44,6 +43,7 @@ def test_comparison_of_an_exact_baseline_shows_no_ratio():
         "model": {**row, "mae": 0.1, "mase": 0.1},
         "naive": row,
         "seasonal_naive": row,
+        "drift": row,
         "best_baseline": "naive",
         "skill": float("nan"),
         "windows": 3,

@@ -4,16 +4,17 @@ import numpy as np
 import pytest
 
 from rnnforecast.config import ModelConfig, TrainingConfig, load_config
-from rnnforecast.models import build_model, compile_model
-from rnnforecast.run import MODEL_FILE, Run
+from rnnforecast.models import ModelShape, build_model, compile_model
+from rnnforecast.run import Run, member_file
+from rnnforecast.scaling import Scaler
 
 
 @pytest.mark.parametrize(
     ("cell", "layer"), [("simple_rnn", "SimpleRNN"), ("lstm", "LSTM"), ("gru", "GRU")]
 )
 def test_each_cell_maps_windows_to_the_horizon(cell: str, layer: str):
-    model = build_model(ModelConfig(cell=cell, units=[4]), lookback=6, features=2, horizon=3)
-    output = model.predict(np.zeros((5, 6, 2), dtype="float32"), verbose=0)
+    model = build_model(ModelConfig(cell=cell, units=[4]), ModelShape(6, 2, 3))
+    output = model.predict({"window": np.zeros((5, 6, 2), dtype="float32")}, verbose=0)
     assert output.shape == (5, 3)
     assert type(model.get_layer(f"{cell}_0")).__name__ == layer
 
@@ -22,7 +23,7 @@ def test_stacked_bidirectional_layers_and_dense_head():
     config = ModelConfig(
         cell="gru", units=[8, 4], bidirectional=True, dense=[5], dropout=0.1, baseline="none"
     )
-    model = build_model(config, lookback=10, features=1, horizon=2)
+    model = build_model(config, ModelShape(10, 1, 2))
     names = [layer.name for layer in model.layers]
     assert names == ["window", "bidirectional_0", "bidirectional_1", "dense_0", "forecast"]
     assert model.get_layer("bidirectional_0").forward_layer.return_sequences is True
@@ -34,7 +35,7 @@ def test_tutorial_architecture_has_the_classic_parameter_count():
     config = ModelConfig(
         cell="simple_rnn", units=[32], activation="relu", dense=[8, 12, 8], baseline="none"
     )
-    model = build_model(config, lookback=4, features=1, horizon=1)
+    model = build_model(config, ModelShape(4, 1, 1))
     # SimpleRNN(32): 32*(1+32+1); Dense 8, 12, 8, 1 on top.
     expected = 32 * 34 + (32 * 8 + 8) + (8 * 12 + 12) + (12 * 8 + 8) + (8 + 1)
     assert model.count_params() == expected
@@ -55,29 +56,58 @@ def test_an_untrained_model_starts_from_the_baseline(
     baseline: str, season: int, expected: list[float]
 ):
     config = ModelConfig(units=[3], baseline=baseline)
-    model = build_model(config, lookback=3, features=2, horizon=3, season_length=season)
+    model = build_model(config, ModelShape(3, 2, 3), season_length=season)
     head = model.get_layer("forecast")
     head.set_weights([np.zeros_like(weights) for weights in head.get_weights()])
     window = np.array([[[1.0, 50.0], [2.0, 60.0], [3.0, 70.0]]], dtype="float32")
     # Before training the linear part is the baseline; with the network's head at zero the
     # forecast is exactly the baseline.
-    assert model.predict(window, verbose=0).tolist() == [expected]
+    assert model.predict({"window": window}, verbose=0).tolist() == [expected]
 
 
 def test_model_with_baseline_layer_saves_and_loads(tmp_path: Path):
-    model = build_model(ModelConfig(units=[3]), lookback=4, features=1, horizon=3, season_length=2)
-    model.save(tmp_path / MODEL_FILE)
+    model = build_model(ModelConfig(units=[3]), ModelShape(4, 1, 3), season_length=2)
+    (tmp_path / "models").mkdir()
+    model.save(tmp_path / member_file(1))
     window = np.random.default_rng(0).normal(size=(2, 4, 1)).astype("float32")
     config = load_config(None, ["window.lookback=4", "window.horizon=3"])
-    loaded = Run(tmp_path, config, None, {}, {}).load_model()  # type: ignore[arg-type]
-    np.testing.assert_allclose(loaded.predict(window, verbose=0), model.predict(window, verbose=0))
+    scaler = Scaler("none", {"": [0.0]}, {"": [1.0]})
+    loaded = Run(tmp_path, config, scaler, {}, {}).load_forecaster().members[0].model
+    np.testing.assert_allclose(
+        loaded.predict({"window": window}, verbose=0), model.predict({"window": window}, verbose=0)
+    )
 
 
 @pytest.mark.parametrize(
     ("optimizer", "name"), [("adam", "Adam"), ("rmsprop", "RMSprop"), ("sgd", "SGD")]
 )
 def test_compile_uses_the_named_optimizer_and_rate(optimizer: str, name: str):
-    model = build_model(ModelConfig(units=[2]), lookback=3, features=1, horizon=1)
+    model = build_model(ModelConfig(units=[2]), ModelShape(3, 1, 1))
     compile_model(model, TrainingConfig(optimizer=optimizer, learning_rate=0.01, loss="huber"))
     assert type(model.optimizer).__name__ == name
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_future_values_and_series_embedding_are_model_inputs():
+    config = ModelConfig(units=[4], series_embedding=3)
+    model = build_model(config, ModelShape(6, 3, 2, known=2, series=5), season_length=1)
+    assert {tensor.name for tensor in model.inputs} == {"window", "future", "series"}
+    rng = np.random.default_rng(0)
+    inputs = {
+        "window": rng.normal(size=(4, 6, 3)).astype("float32"),
+        "future": rng.normal(size=(4, 2, 2)).astype("float32"),
+        "series": np.array([0, 1, 4, 4], dtype="int32"),
+    }
+    assert model.predict(inputs, verbose=0).shape == (4, 2)
+    assert model.get_layer("series_embedding").input_dim == 5
+
+
+def test_differencing_forecasts_changes_summed_onto_the_last_value():
+    config = ModelConfig(units=[3], baseline="naive")
+    model = build_model(config, ModelShape(4, 1, 3), difference=True)
+    head = model.get_layer("forecast")
+    weights, bias = head.get_weights()
+    head.set_weights([np.zeros_like(weights), np.ones_like(bias)])
+    window = np.array([[[1.0], [2.0], [4.0], [7.0]]], dtype="float32")
+    # A change of +1 per step from the last value 7: the running sum is 8, 9, 10.
+    assert model.predict({"window": window}, verbose=0).tolist() == [[8.0, 9.0, 10.0]]

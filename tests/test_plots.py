@@ -43,7 +43,7 @@ def test_forecast_figure_caps_the_number_of_panels():
 
 
 def test_loss_figure_plots_training_and_validation():
-    history = pd.DataFrame({"epoch": [0, 1, 2], "loss": [3.0, 2.0, 1.0], "val_loss": [4, 3, 2]})
+    history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [3.0, 2.0, 1.0], "val_loss": [4, 3, 2]})
     [axis] = loss_figure(history).get_axes()
     assert [line.get_label() for line in axis.get_lines()] == ["training", "validation"]
     assert axis.get_lines()[0].get_xdata().tolist() == [1, 2, 3]

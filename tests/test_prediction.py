@@ -2,9 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rnnforecast.config import load_config
 from rnnforecast.errors import DataError
 from rnnforecast.prediction import evaluate, future_times, load_input, predict
-from tests.conftest import write_long_csv
+from rnnforecast.training import train
+from tests.conftest import TINY_OVERRIDES, write_long_csv
 
 
 def test_predict_continues_the_synthetic_steps(tiny_run):
@@ -25,19 +27,30 @@ def test_predict_long_format_gives_future_months_per_series(long_run):
     assert abs(levels["north"] - 100) < 15 and abs(levels["south"] - 110) < 15
 
 
-def test_evaluate_on_the_training_data_repeats_the_test_figures(tiny_run):
-    metrics = evaluate(tiny_run, load_input(tiny_run))
-    assert metrics["windows"] == tiny_run.metrics["windows"]
-    for name in ("model", "naive", "seasonal_naive"):
-        assert metrics[name] == pytest.approx(tiny_run.metrics[name], rel=1e-5)
+def test_without_refit_evaluate_on_the_training_data_repeats_the_test_figures(tmp_path):
+    config = load_config(None, [*TINY_OVERRIDES, "training.refit=false"])
+    run = train(config, run_dir=tmp_path / "run", progress="none")
+    metrics = evaluate(run, load_input(run))
+    assert metrics["part"] == "test and newer"
+    assert metrics["windows"] == run.metrics["windows"]
+    for name in ("model", "naive", "seasonal_naive", "drift"):
+        assert metrics[name] == pytest.approx(run.metrics[name], rel=1e-5)
 
 
-def test_evaluate_newer_data_scores_the_test_part_and_everything_after(long_run, tmp_path):
+def test_a_refit_model_is_only_evaluated_on_data_it_never_saw(tiny_run):
+    with pytest.raises(DataError, match="refit on the whole history, so only newer points"):
+        evaluate(tiny_run, load_input(tiny_run))
+    metrics = evaluate(tiny_run, load_input(tiny_run), last=10)
+    assert metrics["windows"] == 10 - 4 + 1 and "trained on" in metrics["note"]
+
+
+def test_evaluate_newer_data_scores_what_came_after_the_training_data(long_run, tmp_path):
     run, _, _ = long_run
     newer = write_long_csv(tmp_path / "newer.csv", length=72)  # 12 months past training
     metrics = evaluate(run, load_input(run, newer))
-    # Training data: 60 months, test part the last 12; now 24 months from its start, horizon 3.
-    assert metrics["part"] == "test and newer" and metrics["windows"] == 2 * (24 - 3 + 1)
+    # The saved model was refit on all 60 months: 12 new months, horizon 3, per series.
+    assert metrics["part"] == "newer than training" and metrics["windows"] == 2 * (12 - 3 + 1)
+    assert "note" not in metrics
 
 
 def test_evaluate_last_points_of_a_new_file(long_run, tmp_path):

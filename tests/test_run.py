@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -96,12 +97,10 @@ def test_load_run_reports_missing_and_incompatible_runs(tiny_run, tmp_path: Path
         load_run(tmp_path / "absent")
     (tmp_path / "partial").mkdir()
     (tmp_path / "partial" / METRICS_FILE).write_text("{}")
-    with pytest.raises(RunError, match=r"not a complete run directory \(missing model.keras"):
+    with pytest.raises(RunError, match=r"not a complete run directory \(missing models/"):
         load_run(tmp_path / "partial")
     copy = tmp_path / "old"
-    copy.mkdir()
-    for item in tiny_run.path.iterdir():
-        (copy / item.name).write_bytes(item.read_bytes())
+    shutil.copytree(tiny_run.path, copy)
     manifest = json.loads((copy / MANIFEST_FILE).read_text())
     (copy / MANIFEST_FILE).write_text(json.dumps({**manifest, "format_version": 99}))
     with pytest.raises(RunError, match="run format version 99 is not supported"):

@@ -4,8 +4,9 @@ import pytest
 
 from rnnforecast.config import load_config
 from rnnforecast.data import synthetic_dataset
+from rnnforecast.defaults import default_lookback, resolve_defaults
 from rnnforecast.errors import ConfigError
-from rnnforecast.splitting import check_split, default_lookback, resolve_defaults, split_points
+from rnnforecast.splitting import check_split, split_points
 
 
 def prepared(*overrides: str):

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -16,17 +17,19 @@ from rnnforecast.run import (
     LOSS_PLOT_FILE,
     MANIFEST_FILE,
     METRICS_FILE,
-    MODEL_FILE,
+    MODELS_DIR,
     SCALER_FILE,
+    member_file,
 )
-from rnnforecast.training import train
+from rnnforecast.splitting import split_points
+from rnnforecast.training import fit_forecaster, prepare, refit, train
 from tests.conftest import TINY_OVERRIDES
 
 
 def test_run_directory_is_self_contained(tiny_run):
     names = {path.name for path in tiny_run.path.iterdir()}
     assert names == {
-        MODEL_FILE,
+        MODELS_DIR,
         SCALER_FILE,
         CONFIG_FILE,
         METRICS_FILE,
@@ -42,7 +45,13 @@ def test_run_directory_is_self_contained(tiny_run):
     assert manifest["seed"] == 42 and manifest["packages"]["tensorflow"].startswith("2.21")
     resolved = yaml.safe_load((tiny_run.path / CONFIG_FILE).read_text())
     assert resolved["window"]["lookback"] == 12 and resolved["data"]["season_length"] == 24
-    assert len(pd.read_csv(tiny_run.path / HISTORY_FILE)) == 2
+    assert (tiny_run.path / member_file(1)).is_file()
+    history = pd.read_csv(tiny_run.path / HISTORY_FILE)
+    # Two epochs early-stopped on validation, then the refit for the best epoch count.
+    assert history["phase"].tolist()[:2] == ["holdout", "holdout"]
+    refit_epochs = tiny_run.metrics["training"]["refit_epochs"]
+    assert refit_epochs == [tiny_run.metrics["training"]["best_epoch"]]
+    assert (history["phase"] == "refit").sum() == refit_epochs[0]
 
 
 def test_metrics_compare_model_and_baselines_on_the_same_test_windows(tiny_run):
@@ -58,10 +67,11 @@ def test_metrics_compare_model_and_baselines_on_the_same_test_windows(tiny_run):
         "forecast",
         "naive",
         "seasonal_naive",
+        "drift",
     ]
     series = synthetic_dataset(load_config(None, TINY_OVERRIDES).data).series[0].target
     scale = np.full(45, mase_scale(series[:168].astype(float), 24))
-    for name in ("forecast", "naive", "seasonal_naive"):
+    for name in ("forecast", "naive", "seasonal_naive", "drift"):
         key = "model" if name == "forecast" else name
         recomputed = score(
             pairs["actual"].to_numpy().reshape(45, 4), pairs[name].to_numpy().reshape(45, 4), scale
@@ -80,11 +90,38 @@ def test_test_targets_are_only_from_the_test_part(tiny_run):
     assert (target_positions - pairs["origin"] == pairs["horizon_step"]).all()
 
 
-def test_scaler_is_fitted_on_the_training_part_only(tiny_run):
-    series = synthetic_dataset(load_config(None, TINY_OVERRIDES).data).series[0].target
+def test_the_scored_model_never_sees_the_test_part_and_the_saved_one_sees_everything():
+    config = load_config(None, TINY_OVERRIDES)
+    dataset = synthetic_dataset(config.data)
+    points = split_points(dataset, config)
+    config = prepare(config, dataset, points)
+    holdout = fit_forecaster(config, dataset, points, "none")
+    series = dataset.series[0].target
     train_end = 240 - 48 - 24  # validation 0.1 * 240 = 24, test 0.2 * 240 = 48
-    assert tiny_run.scaler.center[""][0] == pytest.approx(float(series[:train_end].mean()), 1e-5)
-    assert tiny_run.scaler.center[""][0] != pytest.approx(float(series.mean()), 1e-5)
+    assert holdout.forecaster.scaler.center[""][0] == pytest.approx(series[:train_end].mean())
+    final = refit(config, dataset, holdout, "none")
+    assert final.forecaster.scaler.center[""][0] == pytest.approx(series.mean())
+    assert final.summaries[0]["windows"]["training"] == 240 - 12 - 4 + 1
+
+
+def test_the_holdout_model_ignores_whatever_follows_its_training_part():
+    """Leak check: replacing everything after the training part changes nothing it learns."""
+    config = load_config(None, TINY_OVERRIDES)
+    dataset = synthetic_dataset(config.data)
+    points = split_points(dataset, config)
+    config = prepare(config, dataset, points)
+    values = dataset.series[0].values.copy()
+    values[points[0].validation_end :] = 1e6
+    tampered = replace(dataset, series=[replace(dataset.series[0], values=values)])
+    original = fit_forecaster(config, dataset, points, "none")
+    changed = fit_forecaster(config, tampered, points, "none")
+    assert changed.forecaster.scaler == original.forecaster.scaler
+    origins = [np.array([100, 150])]
+    np.testing.assert_allclose(
+        changed.forecaster.forecast(tampered, origins),
+        original.forecaster.forecast(dataset, origins),
+        rtol=1e-6,
+    )
 
 
 def test_same_seed_and_data_give_the_same_metrics(tiny_run, tmp_path):
@@ -99,3 +136,25 @@ def test_long_format_trains_one_global_model_with_per_series_scaling(long_run):
     pairs = pd.read_csv(run.path / FORECAST_TEST_FILE)
     assert set(pairs["region"]) == {"north", "south"}
     assert run.metrics["season_length"] == 12
+
+
+def test_an_ensemble_saves_every_member_and_forecasts_their_median(tmp_path):
+    overrides = [*TINY_OVERRIDES, "training.ensemble=3", "training.ensemble_lookbacks=[8, 12]"]
+    run = train(load_config(None, overrides), run_dir=tmp_path / "ensemble", progress="none")
+    assert sorted(path.name for path in (run.path / MODELS_DIR).iterdir()) == [
+        "member-1.keras",
+        "member-2.keras",
+        "member-3.keras",
+    ]
+    forecaster = run.load_forecaster()
+    assert [member.lookback for member in forecaster.members] == [8, 12, 8]
+    dataset = synthetic_dataset(run.config.data)
+    origins = [np.array([200])]
+    each = [
+        replace(forecaster, members=[member]).forecast(dataset, origins)
+        for member in forecaster.members
+    ]
+    np.testing.assert_allclose(
+        forecaster.forecast(dataset, origins), np.median(np.stack(each), axis=0), rtol=1e-5
+    )
+    assert len(run.metrics["training"]["members"]) == 3

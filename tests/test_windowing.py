@@ -11,7 +11,7 @@ def loop_windows(values: np.ndarray, origins, lookback: int, horizon: int):
 
 def test_windows_of_arange_are_exact():
     values = np.arange(10.0).reshape(-1, 1)
-    x, y = cut_windows(values, np.array([3, 7]), lookback=3, horizon=2)
+    x, y, _ = cut_windows(values, np.array([3, 7]), lookback=3, horizon=2)
     assert x.shape == (2, 3, 1)
     assert x[:, :, 0].tolist() == [[0, 1, 2], [4, 5, 6]]
     assert y.tolist() == [[3, 4], [7, 8]]
@@ -20,7 +20,7 @@ def test_windows_of_arange_are_exact():
 def test_strided_windows_match_a_plain_loop_with_covariates():
     values = np.random.default_rng(1).normal(size=(50, 3))
     origins = window_origins(50, lookback=7, horizon=4, start=0, end=50)
-    x, y = cut_windows(values, origins, 7, 4)
+    x, y, _ = cut_windows(values, origins, 7, 4)
     expected_x, expected_y = loop_windows(values, origins, 7, 4)
     np.testing.assert_array_equal(x, expected_x)
     np.testing.assert_array_equal(y, expected_y)
@@ -51,3 +51,11 @@ def test_rows_of_a_series_are_a_contiguous_slice():
     assert windows.rows_of(0) == slice(0, 3)
     assert windows.rows_of(1) == slice(3, 3)
     assert windows.rows_of(2) == slice(3, 4)
+
+
+def test_known_columns_are_cut_over_the_horizon_only():
+    values = np.column_stack([np.arange(10.0), 100 + np.arange(10.0), 200 + np.arange(10.0)])
+    x, y, future = cut_windows(values, np.array([4]), lookback=3, horizon=2, known=(2,))
+    assert x[0, :, 2].tolist() == [201, 202, 203]
+    assert future.shape == (1, 2, 1) and future[0, :, 0].tolist() == [204, 205]
+    assert y.tolist() == [[4, 5]]

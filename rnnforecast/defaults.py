@@ -1,0 +1,116 @@
+"""Values chosen from the data for every key a config leaves out, written into the resolved
+config so a run's `config.yaml` says exactly what was used.
+
+The rules (documented in the README) depend only on the series' length, frequency, season
+length and the horizon, never on which data set it is:
+
+- lookback: max(2 season lengths, 2 horizons, 8), at most 512 and at most half of what a
+  typical training part leaves after one horizon;
+- units: 32 below 2,000 training windows, else 64;
+- batch size: 32, or a twentieth of the training windows when there are fewer than 640
+  (at least 8), so small data still gets about twenty gradient steps an epoch;
+- epochs: enough for about `DEFAULT_TRAINING_STEPS` gradient steps, within
+  [`MIN_DEFAULT_EPOCHS`, `MAX_DEFAULT_EPOCHS`]; early stopping patience: a tenth of that, at
+  least 10;
+- calendar (`auto`): the features that vary within a season of the frequency.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnnforecast.calendar_features import calendar_names
+from rnnforecast.config import (
+    DEFAULT_TRAINING_STEPS,
+    MAX_DEFAULT_EPOCHS,
+    MIN_DEFAULT_EPOCHS,
+    Config,
+)
+from rnnforecast.data import Dataset
+from rnnforecast.models import resolve_baseline
+from rnnforecast.splitting import SplitPoints
+
+MIN_DEFAULT_LOOKBACK = 8
+MAX_DEFAULT_LOOKBACK = 512
+SMALL_DATA_WINDOWS = 2000
+DEFAULT_BATCH_SIZE = 32
+MIN_DEFAULT_BATCH_SIZE = 8
+BATCHES_PER_EPOCH = 20
+MIN_DEFAULT_PATIENCE = 10
+
+
+def resolve_defaults(config: Config, dataset: Dataset, points: list[SplitPoints]) -> Config:
+    """A copy of `config` with every value left out chosen from the data: target, frequency,
+    season length, calendar features, lookback, baseline, units, batch size, epochs and
+    early stopping."""
+    resolved = config.model_copy(deep=True)
+    data, window, training = resolved.data, resolved.window, resolved.training
+    if data.source != "synthetic":
+        data.target = dataset.target
+        data.frequency = dataset.frequency
+    data.season_length = dataset.season_length
+    data.calendar = calendar_names(data.calendar, dataset.frequency)
+    if window.lookback is None:
+        window.lookback = default_lookback(dataset, points, window.horizon)
+    resolved.model.baseline = resolve_baseline(
+        resolved.model.baseline, window.lookback, dataset.season_length
+    )
+    windows = training_windows(points, window.lookback, window.horizon, window.stride)
+    if resolved.model.units is None:
+        resolved.model.units = [32 if windows < SMALL_DATA_WINDOWS else 64]
+    if training.batch_size is None:
+        training.batch_size = default_batch_size(windows)
+    if training.epochs is None:
+        steps = max(1, math.ceil(windows / training.batch_size))
+        training.epochs = int(
+            np.clip(
+                math.ceil(DEFAULT_TRAINING_STEPS / steps), MIN_DEFAULT_EPOCHS, MAX_DEFAULT_EPOCHS
+            )
+        )
+    if training.early_stopping is None:
+        training.early_stopping = max(MIN_DEFAULT_PATIENCE, training.epochs // 10)
+    return resolved
+
+
+def default_lookback(dataset: Dataset, points: list[SplitPoints], horizon: int) -> int:
+    """max(2 season lengths, 2 horizons, 8), at most 512, and at most half of what a typical
+    (median) training part leaves after one horizon, so it still yields many windows.
+
+    The median, not the shortest, sets the cap: one short series in a long-format file must
+    not silently shrink the window of every series; `check_split` names it instead.
+    """
+    wanted = min(
+        max(2 * dataset.season_length, 2 * horizon, MIN_DEFAULT_LOOKBACK), MAX_DEFAULT_LOOKBACK
+    )
+    typical = int(np.median([point.train_end for point in points]))
+    return max(1, min(wanted, (typical - horizon) // 2))
+
+
+def training_windows(points: list[SplitPoints], lookback: int, horizon: int, stride: int) -> int:
+    """How many training windows the split gives, over all series."""
+    return sum(max(0, (point.train_end - lookback - horizon) // stride + 1) for point in points)
+
+
+def default_batch_size(windows: int) -> int:
+    """32, or fewer for small data so an epoch still has about twenty gradient steps.
+
+    Example:
+        >>> default_batch_size(100), default_batch_size(300), default_batch_size(5000)
+        (8, 15, 32)
+    """
+    return max(MIN_DEFAULT_BATCH_SIZE, min(DEFAULT_BATCH_SIZE, windows // BATCHES_PER_EPOCH))
+
+
+def chosen_summary(config: Config) -> str:
+    """One line of the values a resolved config holds for the keys with data-driven defaults."""
+    data, window, training = config.data, config.window, config.training
+    calendar = ", ".join(data.calendar) if isinstance(data.calendar, list) else data.calendar
+    return (
+        f"frequency {data.frequency or 'steps'}, season {data.season_length}, lookback "
+        f"{window.lookback}, units {config.model.units}, baseline {config.model.baseline}, "
+        f"batch {training.batch_size}, epochs {training.epochs} (patience "
+        f"{training.early_stopping}), calendar [{calendar or 'none'}], ensemble "
+        f"{training.ensemble}"
+    )

@@ -76,16 +76,18 @@ def resolve_defaults(config: Config, dataset: Dataset, points: list[SplitPoints]
 
 def default_lookback(dataset: Dataset, points: list[SplitPoints], horizon: int) -> int:
     """max(2 season lengths, 2 horizons, 8), at most 512, and at most half of what a typical
-    (median) training part leaves after one horizon, so it still yields many windows.
+    (median) training part leaves after one horizon, so it still yields many windows; but
+    never less than one season when the training part has room for it, so the seasonal
+    baseline still applies.
 
     The median, not the shortest, sets the cap: one short series in a long-format file must
     not silently shrink the window of every series; `check_split` names it instead.
     """
-    wanted = min(
-        max(2 * dataset.season_length, 2 * horizon, MIN_DEFAULT_LOOKBACK), MAX_DEFAULT_LOOKBACK
-    )
-    typical = int(np.median([point.train_end for point in points]))
-    return max(1, min(wanted, (typical - horizon) // 2))
+    season = dataset.season_length
+    wanted = min(max(2 * season, 2 * horizon, MIN_DEFAULT_LOOKBACK), MAX_DEFAULT_LOOKBACK)
+    room = int(np.median([point.train_end for point in points])) - horizon
+    cap = max(room // 2, season if season <= room else 0)
+    return max(1, min(wanted, cap))
 
 
 def training_windows(points: list[SplitPoints], lookback: int, horizon: int, stride: int) -> int:

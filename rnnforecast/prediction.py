@@ -88,22 +88,26 @@ def predict(
             "of the data. Forecast at most the horizon, or train with them as "
             "`data.future_covariates` (then supply them with --future)."
         )
-    times = _future_ranges(dataset, steps)
+    # The model reads known values over its whole horizon, even for a shorter forecast.
+    span = max(steps, horizon)
+    times = _future_ranges(dataset, span)
     known = None
     if dataset.future_covariates:
         if future is None:
             raise DataError(
                 f"the run uses future covariates {list(dataset.future_covariates)}: pass their "
-                f"values for the {steps} step(s) after the end of each series with --future FILE "
+                f"values for the {span} step(s) after the end of each series with --future FILE "
                 f"(columns: {_future_columns(dataset)})."
             )
         known = future_covariate_values(future, dataset, times)
     forecaster = forecaster or run.load_forecaster()
-    forecasts = recursive_forecast(forecaster, dataset, times, known)
+    forecasts = recursive_forecast(forecaster, dataset, times, known)[:, :steps]
     columns: dict[str, Any] = {}
     if dataset.id_column is not None:
         columns[dataset.id_column] = np.repeat([series.id for series in dataset.series], steps)
-    columns[dataset.time_column or STEP_COLUMN] = np.concatenate([np.asarray(t) for t in times])
+    columns[dataset.time_column or STEP_COLUMN] = np.concatenate(
+        [np.asarray(t)[:steps] for t in times]
+    )
     columns[FORECAST_COLUMN] = forecasts.ravel()
     return pd.DataFrame(columns)
 
@@ -114,19 +118,16 @@ def recursive_forecast(
     times: list[pd.Index],
     known: list[np.ndarray] | None = None,
 ) -> np.ndarray:
-    """`(series, steps)` forecasts after the end of each series, `steps = len(times[i])`.
+    """`(series, steps)` forecasts after the end of each series, `steps = len(times[i])`, at
+    least the horizon.
 
-    One direct forecast when `steps` is at most the horizon; otherwise horizon after horizon,
-    each reading the forecasts before it as history. The last round starts `horizon` steps
-    before the end, so no known value past `steps` is ever needed.
+    One direct forecast for the horizon; further, horizon after horizon, each reading the
+    forecasts before it as history. The last round starts `horizon` steps before the end, so
+    no known value past `steps` is ever needed.
     """
     horizon = forecaster.horizon
     steps = len(times[0])
     lengths = np.array([len(series) for series in dataset.series])
-    if steps < horizon:  # one direct forecast; its first `steps` values are kept
-        padded = _future_ranges(dataset, horizon)
-        padded_known = None if known is None else [_pad(values, horizon) for values in known]
-        return recursive_forecast(forecaster, dataset, padded, padded_known)[:, :steps]
     extended = extend_series(dataset, times, known)
     done = 0
     while done < steps:
@@ -138,12 +139,6 @@ def recursive_forecast(
     return np.stack(
         [series.values[length:, 0] for series, length in zip(extended.series, lengths, strict=True)]
     )
-
-
-def _pad(values: np.ndarray, rows: int) -> np.ndarray:
-    """`values` continued to `rows` rows by repeating its last row (only read for forecast
-    steps that are dropped)."""
-    return np.concatenate([values, np.repeat(values[-1:], rows - len(values), axis=0)])
 
 
 def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, Any]:

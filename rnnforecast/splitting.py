@@ -28,12 +28,29 @@ class SplitPoints:
 
 
 def split_points(dataset: Dataset, config: Config) -> list[SplitPoints]:
-    """Split points of each series from `split.validation` and `split.test`."""
+    """Split points of each series from `split.validation` and `split.test`.
+
+    A validation part given as a fraction is dropped (early stopping then watches the training
+    loss) when it would leave a training part shorter than `minimum_training`: on a short
+    series, windows to learn from matter more than a validation score.
+    """
     points = []
+    horizon = config.window.horizon
     for series in dataset.series:
-        validation, test = config.split.sizes(len(series), config.window.horizon)
+        validation, test = config.split.sizes(len(series), horizon)
+        shortest = minimum_training(horizon, dataset.season_length)
+        if isinstance(config.split.validation, float) and (
+            len(series) - test - validation < shortest
+        ):
+            validation = 0
         points.append(SplitPoints(len(series) - test - validation, len(series) - test, len(series)))
     return points
+
+
+def minimum_training(horizon: int, season_length: int) -> int:
+    """The training part worth keeping a validation part for: a season of lookback and two
+    horizons, so that it holds more than a horizon of windows."""
+    return season_length + 2 * horizon
 
 
 def boundary_times(dataset: Dataset, points: list[SplitPoints]) -> dict[str, dict[str, str]]:

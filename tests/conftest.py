@@ -92,3 +92,41 @@ def long_run(tmp_path_factory: pytest.TempPathFactory):
     config_file = write_long_config(folder, data_file)
     run = train(load_config(config_file), run_dir=folder / "run", progress="none")
     return run, config_file, data_file
+
+
+FUTURE_CONFIG = """
+data:
+  path: sales.csv
+  time_column: month
+  id_column: region
+  target: sales
+  future_covariates: [price]
+  calendar: auto
+window: {lookback: 12, horizon: 3}
+model: {cell: gru, units: 8, series_embedding: 2}
+training: {epochs: 2}
+"""
+
+
+def write_future_file(path: Path, months: int = 3, start: str = "2020-01-01", drop: int = -1):
+    """Prices of both regions for the months after the end of `write_long_csv`'s data;
+    `drop` leaves out that row of north."""
+    rows = []
+    for region in ("north", "south"):
+        for index, month in enumerate(pd.date_range(start, periods=months, freq="MS")):
+            if not (region == "north" and index == drop):
+                rows.append(f"{region},{month.date()},{5 + index / 10}")
+    path.write_text("region,month,price\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def future_run(tmp_path_factory: pytest.TempPathFactory):
+    """A global model with a future-known covariate, calendar features and series embedding."""
+    from rnnforecast.config import load_config
+    from rnnforecast.training import train
+
+    folder = tmp_path_factory.mktemp("future")
+    write_long_csv(folder / "sales.csv")
+    (folder / "future.yaml").write_text(FUTURE_CONFIG)
+    return train(load_config(folder / "future.yaml"), run_dir=folder / "run", progress="none")

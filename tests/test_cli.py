@@ -296,3 +296,35 @@ def test_sigterm_during_training_leaves_no_run_directory(tmp_path: Path):
     assert "interrupted; nothing was written" in stderr
     time.sleep(0.1)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_backtest_command_prints_folds_and_writes_the_pairs(tmp_path: Path):
+    result = invoke(
+        "backtest",
+        *[part for override in TINY_OVERRIDES for part in ("--set", override)],
+        "--folds",
+        "2",
+        "--step",
+        "6",
+        "--no-refit",
+        "--output-dir",
+        tmp_path / "bt",
+    )
+    assert result.exit_code == 0, result.output
+    assert "fold  origin" in result.stdout and "All folds together:" in result.stdout
+    assert "drift" in result.stdout
+    assert len(pd.read_csv(tmp_path / "bt" / "backtest.csv")) == 2 * 4
+
+
+def test_predict_with_future_covariates_and_more_steps(future_run, tmp_path: Path):
+    from tests.conftest import write_future_file
+
+    future = write_future_file(tmp_path / "future.csv", months=6)
+    result = invoke("predict", future_run.path, "--future", future, "--steps", "6")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 1 + 2 * 6
+    assert_clean_error(invoke("predict", future_run.path), 4, "--future FILE")
+    gappy = write_future_file(tmp_path / "gappy.csv", drop=2)
+    assert_clean_error(
+        invoke("predict", future_run.path, "--future", gappy), 4, "no future covariates (price) at"
+    )

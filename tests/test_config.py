@@ -139,3 +139,31 @@ def test_empty_section_takes_defaults_and_accepts_overrides(tmp_path: Path):
 def test_nan_and_infinity_are_refused(tmp_path: Path):
     with pytest.raises(ConfigError, match=r"data\.synthetic\.amplitude: input should be a finite"):
         load_config(write(tmp_path, "data: {synthetic: {amplitude: .nan}}"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["transform.difference=true", "model.baseline=none"],
+            "`transform.difference` needs the window's level",
+        ),
+        (
+            ["training.ensemble=2", "training.ensemble_lookbacks=[4, 8, 12]"],
+            "lists 3 lookbacks for 2 member(s)",
+        ),
+        (
+            [
+                "data.path=x.csv",
+                "data.covariates=[price]",
+                "data.future_covariates=[price]",
+            ],
+            "listed in both `covariates` and `future_covariates`",
+        ),
+        (["data.calendar=[month, season]"], "data.calendar"),
+    ],
+)
+def test_conflicting_new_settings_are_refused(overrides: list[str], message: str):
+    with pytest.raises(ConfigError) as error:
+        load_config(None, overrides)
+    assert message in str(error.value)

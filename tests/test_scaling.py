@@ -30,3 +30,15 @@ def test_json_round_trip_and_unknown_series():
     assert again == scaler
     with pytest.raises(DataError, match="series 'c' was not in the training data"):
         again.transform("c", np.zeros((1, 1)))
+
+
+def test_log_scaling_round_trips_and_refuses_values_that_are_not_positive():
+    values = np.array([[1.0, -3.0], [10.0, 4.0], [100.0, 5.0]])
+    scaler = Scaler.fit("standard", {"": values}, log=True)
+    scaled = scaler.transform("", values)
+    # The target's logarithm is standardised: equal ratios become equal steps.
+    assert scaled[1, 0] - scaled[0, 0] == pytest.approx(scaled[2, 0] - scaled[1, 0], rel=1e-5)
+    np.testing.assert_allclose(scaler.inverse_target("", scaled[:, 0]), values[:, 0], rtol=1e-5)
+    assert Scaler.from_dict(scaler.to_dict()) == scaler
+    with pytest.raises(DataError, match=r"`transform.log` needs positive values, but series 'b'"):
+        Scaler.fit("standard", {"b": np.array([[1.0], [0.0]])}, log=True)

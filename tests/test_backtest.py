@@ -1,0 +1,76 @@
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnforecast.backtest import (
+    BACKTEST_FILE,
+    BACKTEST_METRICS_FILE,
+    BACKTEST_PLOT_FILE,
+    backtest,
+    fold_cuts,
+    run_backtest,
+)
+from rnnforecast.config import load_config
+from rnnforecast.data import synthetic_dataset
+from rnnforecast.errors import ConfigError
+from tests.conftest import TINY_OVERRIDES
+
+
+def tiny(*overrides: str):
+    return load_config(None, [*TINY_OVERRIDES, *overrides])
+
+
+def test_folds_end_a_horizon_before_the_end_and_step_back():
+    dataset = synthetic_dataset(tiny().data)
+    assert fold_cuts(dataset, folds=3, step=5, horizon=4) == [[226], [231], [236]]
+    with pytest.raises(ConfigError, match="Lower --folds or --step"):
+        fold_cuts(dataset, folds=100, step=5, horizon=4)
+
+
+def test_backtest_scores_each_fold_against_the_baselines():
+    result = backtest(tiny(), folds=2, step=6)
+    assert [fold["fold"] for fold in result.folds] == [1, 2]
+    assert result.folds[0]["origins"] == {"synthetic series": "229"}
+    assert result.folds[1]["origins"] == {"synthetic series": "235"}
+    assert result.overall["windows"] == 2
+    assert {"model", "naive", "seasonal_naive", "drift", "skill"} <= set(result.overall)
+    pairs = result.pairs
+    assert len(pairs) == 2 * 4 and pairs["fold"].tolist() == [1] * 4 + [2] * 4
+    assert pairs["step"].tolist() == [*range(230, 234), *range(236, 240)]
+    actual = synthetic_dataset(tiny().data).series[0].target
+    np.testing.assert_allclose(pairs["actual"], actual[pairs["step"]])
+    # Each fold's model was trained on the data before its origin, refit on all of it.
+    assert result.config.training.refit
+
+
+@pytest.mark.parametrize("refit_each_fold", [True, False])
+def test_nothing_after_an_origin_reaches_its_fold(refit_each_fold: bool):
+    """Leak check: changing every value after the last origin changes nothing in that fold
+    (scalers and models of every fold learn only from the data before their origin)."""
+    config = tiny()
+    dataset = synthetic_dataset(config.data)
+    values = dataset.series[0].values.copy()
+    values[236:] = 1e6
+    tampered = replace(dataset, series=[replace(dataset.series[0], values=values)])
+    honest = backtest(config, folds=2, step=6, refit_each_fold=refit_each_fold, dataset=dataset)
+    changed = backtest(config, folds=2, step=6, refit_each_fold=refit_each_fold, dataset=tampered)
+    np.testing.assert_allclose(changed.pairs["forecast"], honest.pairs["forecast"], rtol=1e-6)
+    assert (changed.pairs["actual"] != honest.pairs["actual"]).any()
+
+
+def test_run_backtest_writes_its_files_atomically(tmp_path):
+    result, folder = run_backtest(
+        tiny(), tmp_path / "bt", folds=2, step=None, refit_each_fold=False, progress="none"
+    )
+    assert folder == tmp_path / "bt"
+    assert {path.name for path in folder.iterdir()} == {
+        BACKTEST_FILE,
+        BACKTEST_METRICS_FILE,
+        BACKTEST_PLOT_FILE,
+        "config.yaml",
+    }
+    assert len(pd.read_csv(folder / BACKTEST_FILE)) == 2 * 4
+    assert (folder / BACKTEST_PLOT_FILE).read_bytes()[:4] == b"\x89PNG"
+    assert not result.refit

@@ -1,0 +1,49 @@
+import pytest
+
+from rnnforecast.config import MAX_DEFAULT_EPOCHS, MIN_DEFAULT_EPOCHS, load_config
+from rnnforecast.data import synthetic_dataset
+from rnnforecast.defaults import (
+    chosen_summary,
+    default_batch_size,
+    resolve_defaults,
+    training_windows,
+)
+from rnnforecast.splitting import split_points
+
+
+def resolved(*overrides: str):
+    config = load_config(None, list(overrides))
+    dataset = synthetic_dataset(config.data)
+    points = split_points(dataset, config)
+    return config, resolve_defaults(config, dataset, points), points
+
+
+def test_small_data_gets_a_small_network_small_batches_and_enough_epochs():
+    _, config, points = resolved("data.synthetic.length=200", "data.synthetic.period=12")
+    windows = training_windows(points, config.window.lookback, config.window.horizon, 1)
+    assert windows == 140 - 24 - 12 + 1
+    assert config.model.units == [32]
+    assert config.training.batch_size == 8
+    assert MIN_DEFAULT_EPOCHS <= config.training.epochs <= MAX_DEFAULT_EPOCHS
+    assert config.training.early_stopping == max(10, config.training.epochs // 10)
+
+
+def test_large_data_gets_more_units_and_full_batches():
+    _, config, _ = resolved("data.synthetic.length=20000", "data.synthetic.period=24")
+    assert config.model.units == [64] and config.training.batch_size == 32
+    assert config.training.epochs == MIN_DEFAULT_EPOCHS  # 13,900 windows: few epochs suffice
+
+
+def test_given_values_are_kept_and_the_summary_names_the_choices():
+    given, config, _ = resolved(
+        "model.units=[5, 3]", "training.epochs=7", "training.batch_size=4", "data.calendar=none"
+    )
+    assert config.model.units == [5, 3] and config.training.epochs == 7
+    assert config.training.batch_size == 4 and config.training.early_stopping == 10
+    assert given.training.early_stopping is None, "the user's config is left as it was"
+    assert "lookback 100" in chosen_summary(config) and "epochs 7" in chosen_summary(config)
+
+
+@pytest.mark.parametrize(("windows", "batch"), [(10, 8), (400, 20), (640, 32), (10**6, 32)])
+def test_batch_size_keeps_about_twenty_steps_an_epoch(windows: int, batch: int):
+    assert default_batch_size(windows) == batch

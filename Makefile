@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench bench-accuracy clean
 
 $(BIN)/rnnforecast: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,5 +30,16 @@ format: setup
 bench: setup  ## speed and memory next to plain Keras
 	$(BIN)/python benchmarks/speed.py
 
+# statsforecast 2.1 needs pandas < 3, so the accuracy benchmark gets an environment of its own.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/bin/rnnforecast: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e ".[bench]"
+	touch $@
+
+bench-accuracy: $(BENCH_VENV)/bin/rnnforecast  ## accuracy next to AutoETS, AutoARIMA, AutoTheta
+	$(BENCH_VENV)/bin/python benchmarks/accuracy.py
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) runs .pytest_cache .ruff_cache *.egg-info

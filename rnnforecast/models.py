@@ -96,7 +96,13 @@ def build_model(
         hidden = layers.Dense(units, activation=config.dense_activation, name=f"dense_{depth}")(
             hidden
         )
-    forecast = layers.Dense(horizon, name="forecast")(hidden)
+    # With a baseline the network's output starts at zero, so an untrained model forecasts
+    # exactly the baseline and training moves it only as far as the data supports.
+    forecast = layers.Dense(
+        horizon,
+        kernel_initializer="zeros" if baseline != "none" else "glorot_uniform",
+        name="forecast",
+    )(hidden)
     if difference:
         forecast = CumulativeSum(name="cumulative")(forecast)
     if baseline != "none":
@@ -138,7 +144,9 @@ def resolve_baseline(baseline: str, lookback: int, season_length: int) -> str:
 
 
 def compile_model(model: Any, config: TrainingConfig) -> None:
-    """Attach the optimizer and loss the `training` section names."""
+    """Attach the optimizer and loss the `training` section names (resolved: training always
+    sets the learning rate; Keras' usual 0.001 otherwise)."""
     keras = import_keras()
     optimizer = getattr(keras.optimizers, OPTIMIZERS[config.optimizer])
-    model.compile(optimizer=optimizer(learning_rate=config.learning_rate), loss=LOSSES[config.loss])
+    rate = config.learning_rate or 0.001
+    model.compile(optimizer=optimizer(learning_rate=rate), loss=LOSSES[config.loss])

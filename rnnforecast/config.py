@@ -345,7 +345,13 @@ class TrainingConfig(Section):
         "(a twentieth of the training windows, at least 8).",
     )
     optimizer: Literal["adam", "rmsprop", "sgd"] = Field("adam", description="Optimizer.")
-    learning_rate: float = Field(1e-3, gt=0, le=1, description="Learning rate.")
+    learning_rate: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Learning rate; by default 0.001 for batches of 32, scaled by the square "
+        "root of the batch size over 32 (smaller batches, noisier steps, smaller rate).",
+    )
     loss: Literal["mse", "mae", "huber"] = Field("mse", description="Training loss.")
     early_stopping: int | None = Field(
         None,

@@ -9,6 +9,7 @@ length and the horizon, never on which data set it is:
 - units: 32 below 2,000 training windows, else 64;
 - batch size: 32, or a twentieth of the training windows when there are fewer than 640
   (at least 8), so small data still gets about twenty gradient steps an epoch;
+- learning rate: 0.001 at batch size 32, scaled by the square root of the batch size / 32;
 - epochs: enough for about `DEFAULT_TRAINING_STEPS` gradient steps, within
   [`MIN_DEFAULT_EPOCHS`, `MAX_DEFAULT_EPOCHS`]; early stopping patience: a tenth of that, at
   least 10;
@@ -38,6 +39,7 @@ SMALL_DATA_WINDOWS = 2000
 DEFAULT_BATCH_SIZE = 32
 MIN_DEFAULT_BATCH_SIZE = 8
 BATCHES_PER_EPOCH = 20
+BASE_LEARNING_RATE = 1e-3
 MIN_DEFAULT_PATIENCE = 10
 
 
@@ -69,6 +71,8 @@ def resolve_defaults(config: Config, dataset: Dataset, points: list[SplitPoints]
                 math.ceil(DEFAULT_TRAINING_STEPS / steps), MIN_DEFAULT_EPOCHS, MAX_DEFAULT_EPOCHS
             )
         )
+    if training.learning_rate is None:
+        training.learning_rate = default_learning_rate(training.batch_size)
     if training.early_stopping is None:
         training.early_stopping = max(MIN_DEFAULT_PATIENCE, training.epochs // 10)
     return resolved
@@ -105,6 +109,16 @@ def default_batch_size(windows: int) -> int:
     return max(MIN_DEFAULT_BATCH_SIZE, min(DEFAULT_BATCH_SIZE, windows // BATCHES_PER_EPOCH))
 
 
+def default_learning_rate(batch_size: int) -> float:
+    """0.001 at batch size 32, scaled by the square root of the batch size's ratio to 32.
+
+    Example:
+        >>> default_learning_rate(32), default_learning_rate(8)
+        (0.001, 0.0005)
+    """
+    return round(BASE_LEARNING_RATE * math.sqrt(batch_size / DEFAULT_BATCH_SIZE), 6)
+
+
 def chosen_summary(config: Config) -> str:
     """One line of the values a resolved config holds for the keys with data-driven defaults."""
     data, window, training = config.data, config.window, config.training
@@ -112,7 +126,8 @@ def chosen_summary(config: Config) -> str:
     return (
         f"frequency {data.frequency or 'steps'}, season {data.season_length}, lookback "
         f"{window.lookback}, units {config.model.units}, baseline {config.model.baseline}, "
-        f"batch {training.batch_size}, epochs {training.epochs} (patience "
+        f"batch {training.batch_size}, learning rate {training.learning_rate:g}, epochs "
+        f"{training.epochs} (patience "
         f"{training.early_stopping}), calendar [{calendar or 'none'}], ensemble "
         f"{training.ensemble}"
     )

@@ -29,6 +29,7 @@ def test_train_prints_the_run_and_the_comparison(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert f"Run directory: {tmp_path / 'run'}" in result.stdout
     assert "seasonal_naive" in result.stdout and "skill vs" in result.stdout
+    assert "Chosen from the data: frequency steps, season 24, lookback 12" in result.stdout
     assert (tmp_path / "run" / "metrics.json").is_file()
 
 

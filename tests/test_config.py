@@ -99,7 +99,8 @@ def test_missing_file_and_non_mapping(tmp_path: Path):
 def test_dump_round_trips_every_default():
     config = load_config(None, ["window.horizon=5"])
     dumped = yaml.safe_load(dump_config(config))
-    assert dumped["training"]["learning_rate"] == 0.001
+    assert dumped["training"]["optimizer"] == "adam"
+    assert dumped["training"]["learning_rate"] is None, "chosen from the data at training"
     assert Config.model_validate(dumped) == config
 
 

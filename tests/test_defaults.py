@@ -47,3 +47,10 @@ def test_given_values_are_kept_and_the_summary_names_the_choices():
 @pytest.mark.parametrize(("windows", "batch"), [(10, 8), (400, 20), (640, 32), (10**6, 32)])
 def test_batch_size_keeps_about_twenty_steps_an_epoch(windows: int, batch: int):
     assert default_batch_size(windows) == batch
+
+
+def test_learning_rate_follows_the_square_root_of_the_batch_size():
+    _, config, _ = resolved("data.synthetic.length=200", "data.synthetic.period=12")
+    assert config.training.batch_size == 8 and config.training.learning_rate == 0.0005
+    _, config, _ = resolved("training.learning_rate=0.01")
+    assert config.training.learning_rate == 0.01

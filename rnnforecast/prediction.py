@@ -224,10 +224,12 @@ def series_panels(
     config: Config,
     points: list[SplitPoints],
     future: Path | None = None,
+    ahead_by: Forecaster | None = None,
 ) -> list[SeriesPanel]:
     """Per series: consecutive non-overlapping horizon-long forecasts over its whole length
-    (each from the `lookback` actual values before it), and the forecast after its end
-    (left out when the run has future covariates and `future` does not give them)."""
+    (each from the `lookback` actual values before it), and the forecast after its end by
+    `ahead_by` (the same forecaster by default; left out when the run has future covariates
+    and `future` does not give them)."""
     horizon = config.window.horizon
     # The figure shows the first few series only; forecasting the rest would be thrown away.
     dataset = replace(dataset, series=dataset.series[:MAX_PANELS])
@@ -240,7 +242,7 @@ def series_panels(
     ahead = None
     if not dataset.future_covariates or future is not None:
         known = future_covariate_values(future, dataset, times) if future is not None else None
-        ahead = recursive_forecast(forecaster, dataset, times, known)
+        ahead = recursive_forecast(ahead_by or forecaster, dataset, times, known)
     panels, start = [], 0
     for index, (series, point) in enumerate(zip(dataset.series, points, strict=True)):
         fitted = np.full(len(series), np.nan)

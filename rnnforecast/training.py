@@ -111,7 +111,11 @@ def train(config: Config, run_dir: Path | None = None, progress: str = "auto") -
             metrics,
             build_manifest(config, dataset.checksum),
         )
-        panels = series_panels(saved.forecaster, dataset, config, points)
+        # The past as the scored model saw it (out of sample over the test part), the future
+        # from the saved one.
+        panels = series_panels(
+            holdout.forecaster, dataset, config, points, ahead_by=saved.forecaster
+        )
         figure = forecast_figure(panels, dataset.target, total=len(dataset.series))
         save_figure(figure, str(folder / FORECAST_PLOT_FILE))
         save_figure(loss_figure(history), str(folder / LOSS_PLOT_FILE))

@@ -91,11 +91,10 @@ TRAIN_STEPS = (
 TRAIN_STEP_FUNCTIONS = {
     "load_dataset": "data + split",
     "split_points": "data + split",
-    "resolve_defaults": "data + split",
-    "check_split": "data + split",
+    "prepare": "data + split",
     "seed_everything": "seed",
     "fit_scaler": "scaling + windows",
-    "scale_series": "scaling + windows",
+    "feature_matrix": "scaling + windows",
     "stack_windows": "scaling + windows",
     "build_model": "build + compile",
     "compile_model": "build + compile",
@@ -250,6 +249,9 @@ def rnnforecast_overrides(spec: dict[str, Any], output_dir: str) -> list[str]:
         f"training.batch_size={spec['batch_size']}",
         f"training.learning_rate={spec['learning_rate']}",
         f"training.seed={spec['seed']}",
+        # One model trained once, as the hand-written script does (no ensemble, no refit).
+        "training.ensemble=1",
+        "training.refit=false",
         f"model.units={spec['units']}",
         # No baseline layers: the network is the plain LSTM -> Dense of the hand-written script.
         "model.baseline=none",
@@ -425,8 +427,9 @@ def child_inference_setup(settings: dict[str, Any]) -> dict[str, Any]:
         f"training.epochs={spec['epochs']}",
         "training.early_stopping=0",
         f"training.batch_size={spec['batch_size']}",
+        "training.refit=false",
         f"model.units={spec['units']}",
-        # No baseline layers, so plain Keras loads model.keras without rnnforecast's layers.
+        # No baseline layers, so plain Keras loads the model without rnnforecast's layers.
         "model.baseline=none",
         f"window.lookback={spec['lookback']}",
         f"window.horizon={spec['horizon']}",
@@ -450,13 +453,14 @@ def child_inference_rnnforecast(settings: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     from rnnforecast import data, prediction
     from rnnforecast.backend import import_keras
+    from rnnforecast.forecaster import Forecaster
     from rnnforecast.run import load_run
 
     import_keras()
     imported = time.perf_counter()
     run = load_run(settings["run"])
     begin = time.perf_counter()
-    model = run.load_model()
+    forecaster = run.load_forecaster()
     load_model_seconds = time.perf_counter() - begin
 
     # Where the time of reading and forecasting goes (private names; skipped if renamed).
@@ -464,7 +468,7 @@ def child_inference_rnnforecast(settings: dict[str, Any]) -> dict[str, Any]:
     clock.patch(data, "_group_rows", "read: group rows by id")
     clock.patch(data, "_parse_times", "read: parse the time column")
     clock.patch(data, "_series_time", "read: per-series time checks")
-    clock.patch(prediction, "_future_forecasts", "predict: scale + model + unscale")
+    clock.patch(Forecaster, "forecast", "predict: scale + model + unscale")
     clock.patch(prediction, "future_times", "predict: future timestamps")
 
     read, forecast = [], []
@@ -473,7 +477,7 @@ def child_inference_rnnforecast(settings: dict[str, Any]) -> dict[str, Any]:
         dataset = prediction.load_input(run, settings["csv"])
         read.append(time.perf_counter() - begin)
         begin = time.perf_counter()
-        frame = prediction.predict(run, dataset, model=model)
+        frame = prediction.predict(run, dataset, forecaster=forecaster)
         forecast.append(time.perf_counter() - begin)
     frame.to_csv(Path(settings["workdir"]) / "inference" / "forecast.csv", index=False)
     repeats = settings["inference"]["repeats"]
@@ -499,7 +503,7 @@ def child_inference_keras(settings: dict[str, Any]) -> dict[str, Any]:
     spec = settings["inference"]
     folder = Path(settings["run"])
     begin = time.perf_counter()
-    model = keras.models.load_model(folder / "model.keras", compile=False)
+    model = keras.models.load_model(folder / "models" / "member-1.keras", compile=False)
     load_model_seconds = time.perf_counter() - begin
     scaler = json.loads((folder / "scaler.json").read_text(encoding="utf-8"))
 
@@ -514,7 +518,7 @@ def child_inference_keras(settings: dict[str, Any]) -> dict[str, Any]:
         center = np.array([scaler["center"][key][0] for key in wide.index])[:, None]
         scale = np.array([scaler["scale"][key][0] for key in wide.index])[:, None]
         inputs = ((wide.to_numpy()[:, -spec["lookback"] :] - center) / scale).astype(np.float32)
-        scaled = model.predict(inputs[:, :, None], batch_size=1024, verbose=0)
+        scaled = model.predict({"window": inputs[:, :, None]}, batch_size=1024, verbose=0)
         values = scaled * scale + center
         future = pd.date_range(wide.columns[-1], periods=spec["horizon"] + 1, freq="MS")[1:]
         result = pd.DataFrame(

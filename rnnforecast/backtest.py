@@ -16,7 +16,7 @@ from rnnforecast.errors import ConfigError
 from rnnforecast.evaluation import Scored, forecast_and_score
 from rnnforecast.plots import MAX_PANELS, BacktestPanel, backtest_figure, save_figure
 from rnnforecast.run import CONFIG_FILE, default_run_dir, json_text, staged_directory
-from rnnforecast.splitting import SplitPoints
+from rnnforecast.splitting import SplitPoints, kept_validation
 from rnnforecast.training import Fitted, fit_forecaster, prepare, refit
 
 BACKTEST_FILE = "backtest.csv"
@@ -118,7 +118,8 @@ def fit_before(
     history = truncate(dataset, cut)
     points = []
     for series in history.series:
-        validation, _ = config.split.sizes(len(series), config.window.horizon)
+        validation = config.split.sizes(len(series), config.window.horizon)[0]
+        validation = kept_validation(config, validation, len(series), dataset.season_length)
         points.append(SplitPoints(len(series) - validation, len(series), len(series)))
     resolved = prepare(config, history, points, test=False)
     fitted = fit_forecaster(resolved, history, points, progress)

@@ -324,7 +324,12 @@ def validate(
         from rnnforecast.config import dump_config, load_config
         from rnnforecast.data import load_dataset
         from rnnforecast.defaults import resolve_defaults
-        from rnnforecast.splitting import check_covariates, check_split, split_points
+        from rnnforecast.splitting import (
+            check_covariates,
+            check_split,
+            check_transforms,
+            split_points,
+        )
 
         settings = load_config(config, overrides)
         dataset = load_dataset(settings.data)
@@ -332,6 +337,7 @@ def validate(
         resolved = resolve_defaults(settings, dataset, points)
         check_split(dataset, points, resolved)
         check_covariates(dataset, points)
+        check_transforms(dataset, resolved)
         typer.echo(dump_config(resolved), nl=False)
 
 

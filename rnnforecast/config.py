@@ -229,7 +229,8 @@ class WindowConfig(Section):
     lookback: PositiveInt | None = Field(
         None,
         description="Past steps the model sees; by default max(2 season lengths, 2 horizons, "
-        "8), at most 512 and at most (median training part - horizon) / 2.",
+        "8), at most 512 and at most (median training part - horizon) / 2, but at least one "
+        "season when the training part has room for it.",
     )
     horizon: PositiveInt = Field(
         12, description="Steps forecast at once (direct multi-step output)."

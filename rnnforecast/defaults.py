@@ -5,14 +5,14 @@ The rules (documented in the README) depend only on the series' length, frequenc
 length and the horizon, never on which data set it is:
 
 - lookback: max(2 season lengths, 2 horizons, 8), at most 512 and at most half of what a
-  typical training part leaves after one horizon;
+  typical training part leaves after one horizon, but at least a season when there is room;
 - units: 32 below 2,000 training windows, else 64;
 - batch size: 32, or a twentieth of the training windows when there are fewer than 640
   (at least 8), so small data still gets about twenty gradient steps an epoch;
 - learning rate: 0.001 at batch size 32, scaled by the square root of the batch size / 32;
 - epochs: enough for about `DEFAULT_TRAINING_STEPS` gradient steps, within
-  [`MIN_DEFAULT_EPOCHS`, `MAX_DEFAULT_EPOCHS`]; early stopping patience: a tenth of that, at
-  least 10;
+  [`MIN_DEFAULT_EPOCHS`, `MAX_DEFAULT_EPOCHS`], or the minimum when there is no validation
+  part to stop on (a short series); early stopping patience: a tenth of that, at least 10;
 - calendar (`auto`): the features that vary within a season of the frequency.
 """
 
@@ -66,11 +66,11 @@ def resolve_defaults(config: Config, dataset: Dataset, points: list[SplitPoints]
         training.batch_size = default_batch_size(windows)
     if training.epochs is None:
         steps = max(1, math.ceil(windows / training.batch_size))
-        training.epochs = int(
-            np.clip(
-                math.ceil(DEFAULT_TRAINING_STEPS / steps), MIN_DEFAULT_EPOCHS, MAX_DEFAULT_EPOCHS
-            )
-        )
+        epochs = math.ceil(DEFAULT_TRAINING_STEPS / steps)
+        if not any(point.validation_end > point.train_end for point in points):
+            # Nothing to stop on: keep training short, so the model stays near its baseline.
+            epochs = MIN_DEFAULT_EPOCHS
+        training.epochs = int(np.clip(epochs, MIN_DEFAULT_EPOCHS, MAX_DEFAULT_EPOCHS))
     if training.learning_rate is None:
         training.learning_rate = default_learning_rate(training.batch_size)
     if training.early_stopping is None:

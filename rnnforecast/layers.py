@@ -1,4 +1,4 @@
-"""Keras layers of rnnforecast models, registered so a saved `model.keras` loads anywhere.
+"""Keras layers of rnnforecast models, registered so a saved member loads anywhere.
 
 Importing this module imports Keras; only `models` and `Run.load_model` do.
 """

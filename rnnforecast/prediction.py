@@ -66,7 +66,8 @@ def predict(
 
     Args:
         future: CSV/Parquet file with the future covariates over the forecast steps (the
-            time column, the id column in long format, and each `data.future_covariates`).
+            time column, the id column in long format, and each `data.future_covariates`);
+            ignored when the run has none.
         steps: how far to forecast; by default `window.horizon`. Further than the horizon the
             forecast is recursive: each horizon's forecast becomes the history of the next.
 
@@ -169,7 +170,7 @@ def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, A
             start = history = point.length
         else:
             start, history = point.validation_end, point.train_end
-        seen = seen or (refit and start < point.length)
+        seen = seen or start < (point.length if refit else point.validation_end)
         if len(series) - start < horizon or start < max(lookback, 2):
             raise DataError(_too_little_to_score(dataset, series, start, horizon, lookback, refit))
         bounds.append((start, len(series)))
@@ -178,7 +179,7 @@ def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, A
     part = f"last {last} points" if last else "newer than training" if refit else "test and newer"
     result = {"part": part, **metrics}
     if seen:
-        result["note"] = "the scored points include data the saved (refit) model was trained on"
+        result["note"] = "the scored points include data the saved model was trained on"
     return result
 
 
@@ -240,8 +241,10 @@ def series_panels(
     paths = forecaster.forecast(dataset, origins)
     times = _future_ranges(dataset, horizon)
     ahead = None
-    if not dataset.future_covariates or future is not None:
-        known = future_covariate_values(future, dataset, times) if future is not None else None
+    if not dataset.future_covariates:
+        ahead = recursive_forecast(ahead_by or forecaster, dataset, times)
+    elif future is not None:
+        known = future_covariate_values(future, dataset, times)
         ahead = recursive_forecast(ahead_by or forecaster, dataset, times, known)
     panels, start = [], 0
     for index, (series, point) in enumerate(zip(dataset.series, points, strict=True)):

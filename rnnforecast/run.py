@@ -274,6 +274,14 @@ def load_run(path: Path | str) -> Run:
     folder = Path(path)
     if not folder.is_dir():
         raise RunError(f"{folder}: run directory not found. Pass the folder `train` printed.")
+    # The version first: a run of another format may lack files this one needs.
+    if (folder / MANIFEST_FILE).is_file():
+        found = _read_json(folder / MANIFEST_FILE).get("format_version")
+        if found != RUN_FORMAT_VERSION:
+            raise RunError(
+                f"{folder}: run format version {found!r} is not supported by this rnnforecast "
+                f"(expects {RUN_FORMAT_VERSION}). Train the run again with this version."
+            )
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if not (folder / MODELS_DIR).is_dir():
         missing.insert(0, f"{MODELS_DIR}/")
@@ -283,12 +291,6 @@ def load_run(path: Path | str) -> Run:
             "Train again to recreate it."
         )
     manifest = _read_json(folder / MANIFEST_FILE)
-    found = manifest.get("format_version")
-    if found != RUN_FORMAT_VERSION:
-        raise RunError(
-            f"{folder}: run format version {found!r} is not supported by this rnnforecast "
-            f"(expects {RUN_FORMAT_VERSION}). Train the run again with this version."
-        )
     try:
         raw = yaml.safe_load((folder / CONFIG_FILE).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:

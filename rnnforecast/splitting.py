@@ -35,16 +35,20 @@ def split_points(dataset: Dataset, config: Config) -> list[SplitPoints]:
     series, windows to learn from matter more than a validation score.
     """
     points = []
-    horizon = config.window.horizon
     for series in dataset.series:
-        validation, test = config.split.sizes(len(series), horizon)
-        shortest = minimum_training(horizon, dataset.season_length)
-        if isinstance(config.split.validation, float) and (
-            len(series) - test - validation < shortest
-        ):
-            validation = 0
+        validation, test = config.split.sizes(len(series), config.window.horizon)
+        validation = kept_validation(config, validation, len(series) - test, dataset.season_length)
         points.append(SplitPoints(len(series) - test - validation, len(series) - test, len(series)))
     return points
+
+
+def kept_validation(config: Config, validation: int, available: int, season_length: int) -> int:
+    """`validation` points, or 0 when `split.validation` is a fraction and they would leave
+    fewer than `minimum_training` of the `available` points (all but the test part)."""
+    shortest = minimum_training(config.window.horizon, season_length)
+    if isinstance(config.split.validation, float) and available - validation < shortest:
+        return 0
+    return validation
 
 
 def minimum_training(horizon: int, season_length: int) -> int:
@@ -144,3 +148,27 @@ def check_split(
                 f"{config.split.validation}, split.test={config.split.test}. Lower them or "
                 "use a longer series."
             )
+
+
+def check_transforms(dataset: Dataset, config: Config) -> None:
+    """Raise `DataError` for data the resolved transforms cannot take: calendar features on
+    integer steps, values <= 0 under `transform.log` (the saved model is refit on them all)."""
+    calendar = config.data.calendar
+    if (
+        isinstance(calendar, list)
+        and calendar
+        and not isinstance(dataset.series[0].time, pd.DatetimeIndex)
+    ):
+        raise DataError(
+            f"{dataset.source}: `data.calendar` lists {calendar}, but the series has integer "
+            "steps, not dates. Set `data.time_column` to a date column, or `data.calendar: none`."
+        )
+    if config.transform.log:
+        for series in dataset.series:
+            low = float(series.target.min())
+            if low <= 0:
+                raise DataError(
+                    f"{dataset.label(series)}: `transform.log` needs positive values, but the "
+                    f"target goes down to {low:g}. Set `transform.log: false`, or shift the "
+                    "target to be positive."
+                )

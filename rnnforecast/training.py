@@ -42,6 +42,7 @@ from rnnforecast.splitting import (
     boundary_times,
     check_covariates,
     check_split,
+    check_transforms,
     split_points,
 )
 from rnnforecast.windowing import Windows, stack_windows
@@ -130,6 +131,7 @@ def prepare(
     config = resolve_defaults(config, dataset, points)
     check_split(dataset, points, config, test)
     check_covariates(dataset, points)
+    check_transforms(dataset, config)
     return config
 
 

@@ -110,7 +110,7 @@ BAD_FILES = {
     ),
     "empty": ("month,sales\n", 4, "no data rows"),
     "too short": (
-        "month,sales\n" + "".join(f"2020-{m:02d}-01,{m}\n" for m in range(1, 13)),
+        "month,sales\n" + "".join(f"2020-{m:02d}-01,{m}\n" for m in range(1, 9)),
         3,
         "`window.lookback` + `window.horizon`",
     ),
@@ -329,3 +329,20 @@ def test_predict_with_future_covariates_and_more_steps(future_run, tmp_path: Pat
     assert_clean_error(
         invoke("predict", future_run.path, "--future", gappy), 4, "no future covariates (price) at"
     )
+
+
+def test_validate_checks_what_the_transforms_need(tmp_path: Path):
+    (tmp_path / "d.csv").write_text("t,y\n" + "".join(f"{t},{t % 7 - 1}\n" for t in range(60)))
+    config = tmp_path / "c.yaml"
+    config.write_text("data: {path: d.csv, time_column: t}\ntransform: {log: true}\n")
+    assert_clean_error(invoke("validate", config), 4, "`transform.log` needs positive values")
+    config.write_text("data: {path: d.csv, time_column: t, calendar: [month]}\n")
+    assert_clean_error(invoke("validate", config), 4, "integer steps, not dates")
+
+
+def test_plot_ignores_future_for_a_run_without_future_covariates(tiny_run, tmp_path: Path):
+    (tmp_path / "future.csv").write_text("step,x\n240,1\n")
+    output = tmp_path / "p.png"
+    result = invoke("plot", tiny_run.path, "--future", tmp_path / "future.csv", "-o", output)
+    assert result.exit_code == 0, result.output
+    assert output.read_bytes()[:4] == b"\x89PNG"

@@ -54,3 +54,13 @@ def test_learning_rate_follows_the_square_root_of_the_batch_size():
     assert config.training.batch_size == 8 and config.training.learning_rate == 0.0005
     _, config, _ = resolved("training.learning_rate=0.01")
     assert config.training.learning_rate == 0.01
+
+
+def test_a_series_too_short_for_a_validation_part_trains_briefly():
+    # 54 monthly points, horizon 18: test 18 leaves 36, too few to also hold out 18 more.
+    _, config, points = resolved(
+        "data.synthetic.length=54", "data.synthetic.period=12", "window.horizon=18"
+    )
+    assert points[0].validation_end == points[0].train_end == 36
+    assert config.window.lookback == 12, "one season, so the seasonal baseline still applies"
+    assert config.training.epochs == MIN_DEFAULT_EPOCHS

@@ -35,6 +35,9 @@ def test_without_refit_evaluate_on_the_training_data_repeats_the_test_figures(tm
     assert metrics["windows"] == run.metrics["windows"]
     for name in ("model", "naive", "seasonal_naive", "drift"):
         assert metrics[name] == pytest.approx(run.metrics[name], rel=1e-5)
+    assert "note" not in metrics
+    # More than the test part (48 points): some were seen in training, and it says so.
+    assert "trained on" in evaluate(run, load_input(run), last=60)["note"]
 
 
 def test_a_refit_model_is_only_evaluated_on_data_it_never_saw(tiny_run):

@@ -105,3 +105,12 @@ def test_load_run_reports_missing_and_incompatible_runs(tiny_run, tmp_path: Path
     (copy / MANIFEST_FILE).write_text(json.dumps({**manifest, "format_version": 99}))
     with pytest.raises(RunError, match="run format version 99 is not supported"):
         load_run(copy)
+
+
+def test_a_run_of_the_first_format_is_named_as_such(tiny_run, tmp_path: Path):
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "model.keras").write_bytes(b"")
+    (old / MANIFEST_FILE).write_text(json.dumps({"format_version": 1}))
+    with pytest.raises(RunError, match="run format version 1 is not supported"):
+        load_run(old)

@@ -235,10 +235,15 @@ def fit(
     epochs: int | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Fit with early stopping on the validation loss (training loss without validation),
-    restoring the best weights; or for exactly `epochs` epochs when given.
+    restoring the best weights; or for exactly `epochs` epochs when given (0: not at all).
+
+    The untrained model is the baseline forecast (see `build_model`). When no epoch beats its
+    validation loss, the untrained weights are kept and the best epoch is 0: the network only
+    departs from the baseline where the data shows that it helps.
 
     Returns:
-        Epochs run, the best epoch (1-based) and its monitored loss; the per-epoch losses.
+        Epochs run, the best epoch (1-based; 0 for the untrained model) and its monitored
+        loss; the per-epoch losses.
     """
     keras = import_keras()
     settings = config.training
@@ -248,6 +253,15 @@ def fit(
     )
     has_validation = len(validation_windows) > 0 and epochs is None
     monitor = "val_loss" if has_validation else "loss"
+    summary: dict[str, Any] = {
+        "epochs_run": 0,
+        "best_epoch": 0,
+        "monitor": monitor,
+        "best_loss": None,
+        "windows": {"training": len(training_windows), "validation": len(validation_windows)},
+    }
+    if epochs == 0:
+        return summary, pd.DataFrame({"epoch": [], "loss": []})
     callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
     stopper = None
     if epochs is None and settings.early_stopping:
@@ -257,6 +271,15 @@ def fit(
         callbacks.append(stopper)
     callbacks.append(_stop_on_request(keras))
     batch_size = settings.batch_size or 32  # resolve_defaults always sets it
+    validation_data = None
+    untrained: tuple[list[Any], float] | None = None
+    if has_validation:
+        validation_data = window_pipeline(
+            validation_inputs, validation_windows.targets, batch_size, False, settings.seed
+        )
+        if stopper is not None:
+            scores = model.evaluate(validation_data, verbose=0, return_dict=True)
+            untrained = (model.get_weights(), float(scores["loss"]))
     with interruption.deferred():
         history = model.fit(
             window_pipeline(
@@ -266,13 +289,7 @@ def fit(
                 settings.shuffle,
                 settings.seed,
             ),
-            validation_data=(
-                window_pipeline(
-                    validation_inputs, validation_windows.targets, batch_size, False, settings.seed
-                )
-                if has_validation
-                else None
-            ),
+            validation_data=validation_data,
             epochs=epochs or settings.epochs or 1,
             shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data input itself
             callbacks=callbacks,
@@ -282,18 +299,16 @@ def fit(
     # Early stopping restored the best weights; without it the last epoch's weights are kept.
     finite = np.where(np.isfinite(losses), losses, np.inf)
     best = int(np.argmin(finite)) if stopper is not None else len(losses) - 1
-    if not np.isfinite(losses[best]):
+    if untrained is not None and not finite[best] < untrained[1]:
+        model.set_weights(untrained[0])
+        summary.update(epochs_run=len(losses), best_loss=untrained[1])
+    elif not np.isfinite(losses[best]):
         raise DataError(
             "training diverged (the loss became NaN or infinite). Lower "
             "`training.learning_rate`, or use `scaling: standard` for data with a large range."
         )
-    summary = {
-        "epochs_run": len(losses),
-        "best_epoch": best + 1,
-        "monitor": monitor,
-        "best_loss": float(losses[best]),
-        "windows": {"training": len(training_windows), "validation": len(validation_windows)},
-    }
+    else:
+        summary.update(epochs_run=len(losses), best_epoch=best + 1, best_loss=float(losses[best]))
     frame = pd.DataFrame({"epoch": np.arange(1, len(losses) + 1)})
     for name in ("loss", "val_loss"):
         if name in history.history:

@@ -158,3 +158,19 @@ def test_an_ensemble_saves_every_member_and_forecasts_their_median(tmp_path):
         forecaster.forecast(dataset, origins), np.median(np.stack(each), axis=0), rtol=1e-5
     )
     assert len(run.metrics["training"]["members"]) == 3
+
+
+def test_when_no_epoch_beats_the_baseline_the_untrained_model_is_kept(tmp_path):
+    # A noiseless sine with a whole period: seasonal naive is exact, nothing can beat it.
+    overrides = [
+        *TINY_OVERRIDES,
+        "data.synthetic.period=12",
+        "data.synthetic.noise.scale=0",
+        "training.epochs=3",
+    ]
+    run = train(load_config(None, overrides), run_dir=tmp_path / "exact", progress="none")
+    summary = run.metrics["training"]
+    assert summary["best_epoch"] == 0 and summary["epochs_run"] >= 1
+    assert summary["refit_epochs"] == [0]
+    pairs = pd.read_csv(run.path / FORECAST_TEST_FILE)
+    np.testing.assert_allclose(pairs["forecast"], pairs["seasonal_naive"], atol=1e-4)

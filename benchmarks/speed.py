@@ -252,6 +252,7 @@ def rnnforecast_overrides(spec: dict[str, Any], output_dir: str) -> list[str]:
         # One model trained once, as the hand-written script does (no ensemble, no refit).
         "training.ensemble=1",
         "training.refit=false",
+        "transform.log=false",
         f"model.units={spec['units']}",
         # No baseline layers: the network is the plain LSTM -> Dense of the hand-written script.
         "model.baseline=none",
@@ -428,6 +429,8 @@ def child_inference_setup(settings: dict[str, Any]) -> dict[str, Any]:
         "training.early_stopping=0",
         f"training.batch_size={spec['batch_size']}",
         "training.refit=false",
+        # Plain affine scaling, which the hand-written forecast below applies from scaler.json.
+        "transform.log=false",
         f"model.units={spec['units']}",
         # No baseline layers, so plain Keras loads the model without rnnforecast's layers.
         "model.baseline=none",

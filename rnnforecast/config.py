@@ -212,10 +212,11 @@ class DataConfig(Section):
 
 
 class TransformConfig(Section):
-    log: bool = Field(
-        False,
+    log: bool | Literal["auto"] = Field(
+        "auto",
         description="Model the logarithm of the target (for multiplicative series whose swings "
-        "grow with their level); forecasts are mapped back with exp. Needs positive values.",
+        "grow with their level); forecasts are mapped back with exp. Needs positive values. "
+        "`auto`: on when every value of every series is positive (sales, demand, load ...).",
     )
     difference: bool = Field(
         False,

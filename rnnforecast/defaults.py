@@ -13,7 +13,8 @@ length and the horizon, never on which data set it is:
 - epochs: enough for about `DEFAULT_TRAINING_STEPS` gradient steps, within
   [`MIN_DEFAULT_EPOCHS`, `MAX_DEFAULT_EPOCHS`], or the minimum when there is no validation
   part to stop on (a short series); early stopping patience: a tenth of that, at least 10;
-- calendar (`auto`): the features that vary within a season of the frequency.
+- calendar (`auto`): the features that vary within a season of the frequency;
+- log transform (`auto`): on when every value of every series is positive.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def resolve_defaults(config: Config, dataset: Dataset, points: list[SplitPoints]
         data.frequency = dataset.frequency
     data.season_length = dataset.season_length
     data.calendar = calendar_names(data.calendar, dataset.frequency)
+    if resolved.transform.log == "auto":
+        resolved.transform.log = all(bool((series.target > 0).all()) for series in dataset.series)
     if window.lookback is None:
         window.lookback = default_lookback(dataset, points, window.horizon)
     resolved.model.baseline = resolve_baseline(
@@ -128,6 +131,6 @@ def chosen_summary(config: Config) -> str:
         f"{window.lookback}, units {config.model.units}, baseline {config.model.baseline}, "
         f"batch {training.batch_size}, learning rate {training.learning_rate:g}, epochs "
         f"{training.epochs} (patience "
-        f"{training.early_stopping}), calendar [{calendar or 'none'}], ensemble "
-        f"{training.ensemble}"
+        f"{training.early_stopping}), calendar [{calendar or 'none'}], log "
+        f"{config.transform.log}, ensemble {training.ensemble}"
     )

@@ -163,7 +163,7 @@ def check_transforms(dataset: Dataset, config: Config) -> None:
             f"{dataset.source}: `data.calendar` lists {calendar}, but the series has integer "
             "steps, not dates. Set `data.time_column` to a date column, or `data.calendar: none`."
         )
-    if config.transform.log:
+    if config.transform.log is True:
         for series in dataset.series:
             low = float(series.target.min())
             if low <= 0:

@@ -222,7 +222,7 @@ def fit_scaler(dataset: Dataset, points: list[SplitPoints], config: Config) -> S
             series_key(series.id): series.values[: point.train_end]
             for series, point in zip(dataset.series, points, strict=True)
         },
-        log=config.transform.log,
+        log=config.transform.log is True,
     )
 
 

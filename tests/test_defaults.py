@@ -64,3 +64,17 @@ def test_a_series_too_short_for_a_validation_part_trains_briefly():
     assert points[0].validation_end == points[0].train_end == 36
     assert config.window.lookback == 12, "one season, so the seasonal baseline still applies"
     assert config.training.epochs == MIN_DEFAULT_EPOCHS
+
+
+def test_log_is_on_for_positive_series_only(tmp_path):
+    from rnnforecast.data import load_dataset
+
+    path = tmp_path / "d.csv"
+    path.write_text("t,y\n" + "".join(f"{t},{10 + t % 12}\n" for t in range(60)))
+    config = load_config(None, [f"data.path={path}", "data.time_column=t"])
+    dataset = load_dataset(config.data)
+    assert resolve_defaults(config, dataset, split_points(dataset, config)).transform.log is True
+    _, negative, _ = resolved()  # the synthetic sine goes below zero
+    assert negative.transform.log is False
+    _, forced, _ = resolved("transform.log=false")
+    assert forced.transform.log is False

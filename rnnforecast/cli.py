@@ -118,6 +118,12 @@ def train(
         typer.echo(f"Test forecasts: {run.path / 'forecast_test.csv'}\n")
         typer.echo("Test part (never seen in training), original units:")
         typer.echo(format_comparison(run.metrics))
+        if all(member["best_epoch"] == 0 for member in run.metrics["training"]["members"]):
+            typer.echo(
+                "Note: no trained epoch beat the untrained model, which is the "
+                f"{run.config.model.baseline} baseline, on validation (or the series were too "
+                "short for a validation part), so the run keeps that baseline."
+            )
 
 
 @app.command()

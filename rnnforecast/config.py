@@ -364,10 +364,11 @@ class TrainingConfig(Section):
     )
     shuffle: bool = Field(True, description="Shuffle training windows between epochs.")
     seed: int = Field(42, description="Seed for weights, dropout and shuffling.")
-    ensemble: PositiveInt = Field(
-        1,
+    ensemble: PositiveInt | None = Field(
+        None,
         description="Members trained with different seeds (seed, seed + 1 ...); their "
-        "forecasts are combined by the median.",
+        "forecasts are combined by the median. By default 10,000 / training windows, between 1 "
+        "and 5: small data, where members differ most, gets five, which are quick to train.",
     )
     ensemble_lookbacks: list[PositiveInt] = Field(
         default_factory=list,
@@ -383,7 +384,7 @@ class TrainingConfig(Section):
 
     @model_validator(mode="after")
     def _lookbacks_fit_members(self) -> TrainingConfig:
-        if len(self.ensemble_lookbacks) > self.ensemble:
+        if self.ensemble is not None and len(self.ensemble_lookbacks) > self.ensemble:
             raise ValueError(
                 f"`ensemble_lookbacks` lists {len(self.ensemble_lookbacks)} lookbacks for "
                 f"{self.ensemble} member(s); raise `ensemble` or list fewer lookbacks"
@@ -393,7 +394,8 @@ class TrainingConfig(Section):
     def member_lookbacks(self, lookback: int) -> list[int]:
         """The lookback of each ensemble member, `lookback` when none are listed."""
         cycle = self.ensemble_lookbacks or [lookback]
-        return [cycle[member % len(cycle)] for member in range(self.ensemble)]
+        members = self.ensemble or max(1, len(self.ensemble_lookbacks))
+        return [cycle[member % len(cycle)] for member in range(members)]
 
 
 class OutputConfig(Section):

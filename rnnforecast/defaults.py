@@ -14,7 +14,9 @@ length and the horizon, never on which data set it is:
   [`MIN_DEFAULT_EPOCHS`, `MAX_DEFAULT_EPOCHS`], or the minimum when there is no validation
   part to stop on (a short series); early stopping patience: a tenth of that, at least 10;
 - calendar (`auto`): the features that vary within a season of the frequency;
-- log transform (`auto`): on when every value of every series is positive.
+- log transform (`auto`): on when every value of every series is positive;
+- ensemble: 10,000 / training windows members, between 1 and 5 (small data gets five, which
+  are quick to train and differ most).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ DEFAULT_BATCH_SIZE = 32
 MIN_DEFAULT_BATCH_SIZE = 8
 BATCHES_PER_EPOCH = 20
 BASE_LEARNING_RATE = 1e-3
+ENSEMBLE_WINDOWS = 10_000
+MAX_DEFAULT_MEMBERS = 5
 MIN_DEFAULT_PATIENCE = 10
 
 
@@ -74,6 +78,11 @@ def resolve_defaults(config: Config, dataset: Dataset, points: list[SplitPoints]
             # Nothing to stop on: keep training short, so the model stays near its baseline.
             epochs = MIN_DEFAULT_EPOCHS
         training.epochs = int(np.clip(epochs, MIN_DEFAULT_EPOCHS, MAX_DEFAULT_EPOCHS))
+    if training.ensemble is None:
+        members = round(ENSEMBLE_WINDOWS / max(windows, 1))
+        training.ensemble = max(
+            len(training.ensemble_lookbacks), min(MAX_DEFAULT_MEMBERS, max(1, members))
+        )
     if training.learning_rate is None:
         training.learning_rate = default_learning_rate(training.batch_size)
     if training.early_stopping is None:

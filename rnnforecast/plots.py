@@ -121,11 +121,19 @@ def loss_figure(history: pd.DataFrame) -> Figure:
                 axis.plot(epochs, group[column], label=f"{prefix}{label}")
     axis.set_xlabel("epoch")
     axis.set_ylabel("loss (scaled units)")
+    if not axis.get_lines():
+        axis.text(
+            0.5,
+            0.5,
+            "no epochs: the model is its untrained baseline",
+            ha="center",
+            transform=axis.transAxes,
+        )
+        return figure
     losses = history[[column for column in ("loss", "val_loss") if column in history]]
-    values = losses.to_numpy()
-    if (
-        values[~np.isnan(values)] > 0
-    ).all():  # a perfect fit reaches 0, which a log scale cannot show
+    values = losses.to_numpy(dtype=np.float64)
+    # A perfect fit reaches 0, which a log scale cannot show.
+    if (values[~np.isnan(values)] > 0).all():
         axis.set_yscale("log")
     axis.legend(fontsize="small", ncol=2)
     return figure

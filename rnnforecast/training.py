@@ -96,7 +96,7 @@ def train(config: Config, run_dir: Path | None = None, progress: str = "auto") -
         metrics = {
             "part": "test",
             **metrics,
-            "models": models_note(config, dataset, points),
+            "models": models_note(config, points),
             "training": _training_summary(holdout, saved if config.training.refit else None),
             "split": boundary_times(dataset, points),
         }
@@ -173,6 +173,8 @@ def fit_forecaster(
         model = build_model(config.model, shape, dataset.season_length, config.transform.difference)
         compile_model(model, config.training)
         member_epochs = None if epochs is None else epochs[number - 1]
+        if epochs is None and baseline_only(config, points):
+            member_epochs = 0
         summary, history = fit(
             model,
             (model_inputs(training, layout, keys), training),
@@ -188,6 +190,18 @@ def fit_forecaster(
     return Fitted(forecaster, summaries, pd.concat(histories, ignore_index=True))
 
 
+def baseline_only(config: Config, points: list[SplitPoints]) -> bool:
+    """Whether the model stays its untrained baseline: when every series was too short to
+    keep the validation part `split.validation` asked for, nothing can show that training
+    beats the baseline (the rule `fit` applies with a validation part)."""
+    dropped = isinstance(config.split.validation, float) and config.split.validation > 0
+    return (
+        dropped
+        and config.model.baseline != "none"
+        and all(point.validation_end == point.train_end for point in points)
+    )
+
+
 def refit(config: Config, dataset: Dataset, holdout: Fitted, progress: str) -> Fitted:
     """Every member trained again from scratch on each series' whole history (scaler too),
     for the epochs early stopping chose in the holdout fit."""
@@ -196,10 +210,15 @@ def refit(config: Config, dataset: Dataset, holdout: Fitted, progress: str) -> F
     return fit_forecaster(config, dataset, whole, progress, epochs)
 
 
-def models_note(config: Config, dataset: Dataset, points: list[SplitPoints]) -> dict[str, str]:
+def models_note(config: Config, points: list[SplitPoints]) -> dict[str, str]:
     """Which model each figure and file comes from, for `metrics.json`."""
-    members = config.training.ensemble
+    members = len(config.training.member_lookbacks(config.window.lookback or 0))
     what = f"{members} member(s), median" if members > 1 else "1 member"
+    if baseline_only(config, points):
+        what += (
+            f"; every series was too short to keep a validation part, so it is its untrained "
+            f"{config.model.baseline} baseline"
+        )
     scored = (
         f"the test figures and {FORECAST_TEST_FILE} come from a model ({what}) trained on each "
         "series' training part and early-stopped on its validation part; it never saw the test "

@@ -30,11 +30,6 @@ class Windows:
     def __len__(self) -> int:
         return len(self.origins)
 
-    def rows_of(self, series: int) -> slice:
-        """The windows of one series: they are stacked series by series, in order."""
-        start, end = np.searchsorted(self.series, [series, series + 1])
-        return slice(int(start), int(end))
-
 
 def window_origins(
     length: int, lookback: int, horizon: int, start: int, end: int, stride: int = 1

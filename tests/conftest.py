@@ -23,6 +23,7 @@ TINY_OVERRIDES = [
     "model.units=8",
     "training.epochs=2",
     "training.batch_size=32",
+    "training.ensemble=1",
 ]
 
 
@@ -63,7 +64,7 @@ data:
   covariates: [price]
 window: {{lookback: 12, horizon: 3}}
 model: {{cell: gru, units: 8}}
-training: {{epochs: 2}}
+training: {{epochs: 2, ensemble: 1}}
 {extra}
 """
     )
@@ -104,7 +105,7 @@ data:
   calendar: auto
 window: {lookback: 12, horizon: 3}
 model: {cell: gru, units: 8, series_embedding: 2}
-training: {epochs: 2}
+training: {epochs: 2, ensemble: 1}
 """
 
 

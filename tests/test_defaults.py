@@ -78,3 +78,11 @@ def test_log_is_on_for_positive_series_only(tmp_path):
     assert negative.transform.log is False
     _, forced, _ = resolved("transform.log=false")
     assert forced.transform.log is False
+
+
+@pytest.mark.parametrize(("length", "members"), [(200, 5), (4000, 4), (20000, 1)])
+def test_small_data_gets_an_ensemble(length: int, members: int):
+    _, config, _ = resolved(f"data.synthetic.length={length}", "data.synthetic.period=12")
+    assert config.training.ensemble == members
+    _, given, _ = resolved("training.ensemble=2")
+    assert given.training.ensemble == 2

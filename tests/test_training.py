@@ -174,3 +174,20 @@ def test_when_no_epoch_beats_the_baseline_the_untrained_model_is_kept(tmp_path):
     assert summary["refit_epochs"] == [0]
     pairs = pd.read_csv(run.path / FORECAST_TEST_FILE)
     np.testing.assert_allclose(pairs["forecast"], pairs["seasonal_naive"], atol=1e-4)
+
+
+def test_series_too_short_for_validation_keep_their_baseline(tmp_path):
+    # 54 points, horizon 18: the validation fraction is dropped, nothing can check training.
+    overrides = [
+        "data.synthetic.length=54",
+        "data.synthetic.period=12",
+        "window.horizon=18",
+        "model.units=4",
+        "training.ensemble=1",
+    ]
+    run = train(load_config(None, overrides), run_dir=tmp_path / "short", progress="none")
+    assert run.metrics["training"]["best_epoch"] == 0
+    assert run.metrics["training"]["refit_epochs"] == [0]
+    assert "untrained seasonal_naive baseline" in run.metrics["models"]["test"]
+    pairs = pd.read_csv(run.path / FORECAST_TEST_FILE)
+    np.testing.assert_allclose(pairs["forecast"], pairs["seasonal_naive"], rtol=1e-5)

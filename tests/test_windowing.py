@@ -45,14 +45,6 @@ def test_stack_windows_remembers_series_and_origins():
     assert windows.targets.tolist() == [[6, 7], [7, 8], [8, 9], [106, 107]]
 
 
-def test_rows_of_a_series_are_a_contiguous_slice():
-    a, b, c = (np.arange(10.0).reshape(-1, 1) for _ in range(3))
-    windows = stack_windows([a, b, c], [(6, 10), (0, 0), (8, 10)], lookback=2, horizon=2)
-    assert windows.rows_of(0) == slice(0, 3)
-    assert windows.rows_of(1) == slice(3, 3)
-    assert windows.rows_of(2) == slice(3, 4)
-
-
 def test_known_columns_are_cut_over_the_horizon_only():
     values = np.column_stack([np.arange(10.0), 100 + np.arange(10.0), 200 + np.arange(10.0)])
     x, y, future = cut_windows(values, np.array([4]), lookback=3, horizon=2, known=(2,))

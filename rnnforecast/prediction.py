@@ -234,6 +234,7 @@ def series_panels(
     horizon = config.window.horizon
     # The figure shows the first few series only; forecasting the rest would be thrown away.
     dataset = replace(dataset, series=dataset.series[:MAX_PANELS])
+    points = points[:MAX_PANELS]
     origins = [
         window_origins(len(series), forecaster.lookback, horizon, 0, len(series), stride=horizon)
         for series in dataset.series

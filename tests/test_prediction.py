@@ -83,3 +83,15 @@ def test_future_times():
         pd.Timestamp("2020-05-01"),
     ]
     assert future_times(pd.Index([10, 12, 14]), None, 2).tolist() == [16, 18]
+
+
+def test_many_series_train_plot_the_first_six_and_forecast_all(tmp_path):
+    from tests.conftest import write_long_config
+
+    ids = tuple(f"s{index}" for index in range(8))
+    data_file = write_long_csv(tmp_path / "sales.csv", length=40, ids=ids)
+    config = load_config(write_long_config(tmp_path, data_file))
+    run = train(config, run_dir=tmp_path / "run", progress="none")
+    assert (run.path / "forecast.png").read_bytes()[:4] == b"\x89PNG"
+    forecasts = predict(run, load_input(run))
+    assert forecasts["region"].nunique() == 8 and len(forecasts) == 8 * 3

@@ -25,7 +25,6 @@ import math
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+from common import table, timed_run  # benchmarks/common.py, beside this script
 from pandas.tseries.frequencies import to_offset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -292,16 +292,7 @@ def run_tool(arguments: list[str], log: Path) -> float:
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
     }
     command = [*tool_command(), *arguments]
-    start = time.perf_counter()
-    finished = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=TOOL_TIMEOUT_SECONDS,
-        check=False,
-    )
-    elapsed = time.perf_counter() - start
+    finished, elapsed = timed_run(command, environment, TOOL_TIMEOUT_SECONDS)
     log.write_text(finished.stdout + finished.stderr, encoding="utf-8")
     if finished.returncode != 0:
         print(finished.stderr, file=sys.stderr)
@@ -473,19 +464,6 @@ def score(series: list[Series], methods: list[str]) -> dict[str, Any]:
         for method in methods
     }
     return {"series": figures, "summary": summary}
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    """Columns padded to their widest cell; the first left-aligned, the others right-aligned."""
-    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
-
-    def line(row: list[str]) -> str:
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
-        return "  ".join(cells).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in rows)])
 
 
 def marked(values: list[float], digits: int) -> list[str]:

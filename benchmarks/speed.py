@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,8 @@ from collections.abc import Callable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+from common import table, timed_run  # benchmarks/common.py, beside this script
 
 RESULT_PREFIX = "BENCHMARK-RESULT "
 CHILD_TIMEOUT_SECONDS = 1800
@@ -579,16 +580,7 @@ def spawn(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     print(f"  running {name} ...", file=sys.stderr, flush=True)
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
     command = [sys.executable, str(Path(__file__).resolve()), "--child", name, json.dumps(settings)]
-    start = time.perf_counter()
-    finished = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=CHILD_TIMEOUT_SECONDS,
-        check=False,
-    )
-    elapsed = time.perf_counter() - start
+    finished, elapsed = timed_run(command, environment, CHILD_TIMEOUT_SECONDS)
     lines = [line for line in finished.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if finished.returncode != 0 or not lines:
         raise SystemExit(
@@ -621,19 +613,6 @@ def mib(values: list[float]) -> str:
 def ratio(numerator: list[float], denominator: list[float]) -> str:
     below = median(denominator)
     return f"{median(numerator) / below:.2f}x" if below > 0 else "n/a"
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    """Columns padded to their widest cell; the first left-aligned, the others right-aligned."""
-    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
-
-    def line(row: list[str]) -> str:
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
-        return "  ".join(cells).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in rows)])
 
 
 def package_versions() -> str:
@@ -859,7 +838,7 @@ def report_inference(settings: dict[str, Any], memory: dict[str, list[float]]) -
         f"   the run trained {spec['epochs']} epoch (stride {spec['stride']}, batch "
         f"{spec['batch_size']}); median of {spec['repeats']} [min-max] in one process; "
         "a forecast is one series' next horizon steps",
-        "   rnnforecast: load_input(run, csv), then predict(run, dataset, model=model)",
+        "   rnnforecast: load_input(run, csv), then predict(run, dataset, forecaster=forecaster)",
         "   by hand: read_csv + pivot, then scale with the run's scaler.json, model.predict, "
         "unscale, future dates",
         "",

@@ -156,7 +156,8 @@ def fit_forecaster(
     members, summaries, histories = [], [], []
     lookbacks = config.training.member_lookbacks(config.window.lookback or 0)
     for number, lookback in enumerate(lookbacks, start=1):
-        seed_everything(config.training.seed + number - 1)
+        seed = config.training.seed + number - 1
+        seed_everything(seed)
         training = stack_windows(
             matrices, [(0, p.train_end) for p in points], lookback, horizon, stride, layout.known
         )
@@ -182,6 +183,7 @@ def fit_forecaster(
             config,
             progress,
             member_epochs,
+            seed,
         )
         members.append(Member(model, lookback))
         summaries.append(summary)
@@ -252,9 +254,12 @@ def fit(
     config: Config,
     progress: str,
     epochs: int | None = None,
+    seed: int | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Fit with early stopping on the validation loss (training loss without validation),
     restoring the best weights; or for exactly `epochs` epochs when given (0: not at all).
+    `seed` orders the shuffled windows (each ensemble member its own; `training.seed` if
+    not given).
 
     The untrained model is the baseline forecast (see `build_model`). When no epoch beats its
     validation loss, the untrained weights are kept and the best epoch is 0: the network only
@@ -294,7 +299,7 @@ def fit(
     untrained: tuple[list[Any], float] | None = None
     if has_validation:
         validation_data = window_pipeline(
-            validation_inputs, validation_windows.targets, batch_size, False, settings.seed
+            validation_inputs, validation_windows.targets, batch_size, False, 0
         )
         if stopper is not None:
             scores = model.evaluate(validation_data, verbose=0, return_dict=True)
@@ -306,7 +311,7 @@ def fit(
                 training_windows.targets,
                 batch_size,
                 settings.shuffle,
-                settings.seed,
+                settings.seed if seed is None else seed,
             ),
             validation_data=validation_data,
             epochs=epochs or settings.epochs or 1,

@@ -34,12 +34,12 @@ class InputLayout:
         known: columns of the feature matrix known over the horizon (future covariates and
             calendar features); the model's `future` input.
         series_ids: series key to embedding index, when the model has a `series` input.
+        values: scaled value columns (target, past and future covariates) before them.
     """
 
     calendar: tuple[str, ...] = ()
     known: tuple[int, ...] = ()
     series_ids: dict[str, int] | None = None
-
     values: int = 1
 
     @classmethod

@@ -241,6 +241,17 @@ def child_windowing(settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# One network trained once, as the hand-written versions do: no ensemble, no refit, plain
+# affine scaling (which they apply from scaler.json) and no baseline layers (so plain Keras
+# loads the saved model and the two networks are the same LSTM -> Dense).
+PLAIN_NETWORK = [
+    "training.ensemble=1",
+    "training.refit=false",
+    "transform.log=false",
+    "model.baseline=none",
+]
+
+
 def rnnforecast_overrides(spec: dict[str, Any], output_dir: str) -> list[str]:
     """The `load_config` overrides of the training benchmark."""
     return [
@@ -250,13 +261,8 @@ def rnnforecast_overrides(spec: dict[str, Any], output_dir: str) -> list[str]:
         f"training.batch_size={spec['batch_size']}",
         f"training.learning_rate={spec['learning_rate']}",
         f"training.seed={spec['seed']}",
-        # One model trained once, as the hand-written script does (no ensemble, no refit).
-        "training.ensemble=1",
-        "training.refit=false",
-        "transform.log=false",
+        *PLAIN_NETWORK,
         f"model.units={spec['units']}",
-        # No baseline layers: the network is the plain LSTM -> Dense of the hand-written script.
-        "model.baseline=none",
         f"window.lookback={spec['lookback']}",
         f"window.horizon={spec['horizon']}",
         f"output.dir={output_dir}",
@@ -429,12 +435,8 @@ def child_inference_setup(settings: dict[str, Any]) -> dict[str, Any]:
         f"training.epochs={spec['epochs']}",
         "training.early_stopping=0",
         f"training.batch_size={spec['batch_size']}",
-        "training.refit=false",
-        # Plain affine scaling, which the hand-written forecast below applies from scaler.json.
-        "transform.log=false",
+        *PLAIN_NETWORK,
         f"model.units={spec['units']}",
-        # No baseline layers, so plain Keras loads the model without rnnforecast's layers.
-        "model.baseline=none",
         f"window.lookback={spec['lookback']}",
         f"window.horizon={spec['horizon']}",
         f"window.stride={spec['stride']}",

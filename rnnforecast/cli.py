@@ -343,7 +343,7 @@ def validate(
         resolved = resolve_defaults(settings, dataset, points)
         check_split(dataset, points, resolved)
         check_covariates(dataset, points)
-        check_transforms(dataset, resolved)
+        check_transforms(dataset, resolved, settings.transform.log)
         typer.echo(dump_config(resolved), nl=False)
 
 

@@ -295,8 +295,8 @@ def _numeric_column(column: pd.Series, name: str, source: str) -> np.ndarray:
     if len(missing):
         raise DataError(
             f"{source}: column {name!r} has {len(missing)} missing or infinite value(s), "
-            f"first at row {missing[0] + 2} of the file. Fill or interpolate them "
-            "(e.g. with pandas' interpolate) before training."
+            f"first at row {missing[0] + 2} of the file. Fill or interpolate them first "
+            "(e.g. with pandas' interpolate)."
         )
     return values
 
@@ -469,11 +469,14 @@ def future_covariate_values(
     `path`: `(len(times[i]), len(dataset.future_covariates))` per series.
 
     The file has the time column, the id column in long format and every future covariate;
-    rows at other times are ignored. A missing timestamp raises `DataError` naming it.
+    rows at other times are ignored. A missing or duplicated timestamp, or a value that is not
+    a number at a needed time, raises `DataError` naming it.
     """
+    source = str(path)
+    if not Path(path).is_file():
+        raise DataError(f"{source}: future covariates file not found. Check --future.")
     frame = read_table(Path(path))
     frame.columns = [str(column) for column in frame.columns]
-    source = str(path)
     time_column = dataset.time_column or STEP_COLUMN
     needed = [time_column, *dataset.future_covariates]
     if dataset.id_column is not None:
@@ -483,27 +486,38 @@ def future_covariate_values(
             raise DataError(
                 _missing_column_message(source, "future covariates", column, frame.columns)
             )
-    values = np.column_stack(
-        [_numeric_column(frame[name], name, source) for name in dataset.future_covariates]
-    )
-    parsed = _parse_times(frame, time_column, source)
-    stamps = pd.Index(parsed)
+    stamps = pd.Index(_parse_times(frame, time_column, source))
     groups = dict(_group_rows(frame, dataset.id_column, source))
-    result = []
+    chosen = []
     for series, wanted in zip(dataset.series, times, strict=True):
+        label = source if series.id is None else f"{source} (series {series.id!r})"
         rows = groups.get(series.id, np.empty(0, dtype=np.int64))
         found = pd.Series(rows, index=stamps[rows])
-        found = found[~found.index.duplicated(keep="last")]
+        found = found[found.index.isin(wanted)]
+        twice = found.index[found.index.duplicated()]
+        if len(twice):
+            raise DataError(
+                f"{label}: {len(twice)} timestamp(s) appear more than once in the future "
+                f"covariates, first {twice[0]}. Keep one row per timestamp."
+            )
         positions = found.reindex(pd.Index(wanted))
         missing = positions.index[positions.isna().to_numpy()]
         if len(missing):
             shown = ", ".join(str(stamp) for stamp in missing[:3])
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            label = source if series.id is None else f"{source} (series {series.id!r})"
             raise DataError(
                 f"{label}: no future covariates ({', '.join(dataset.future_covariates)}) at "
                 f"{shown}{more}. The forecast needs a row for each of the {len(wanted)} step(s) "
                 f"after the end of the data ({wanted[0]} to {wanted[-1]})."
             )
-        result.append(values[positions.to_numpy(dtype=np.int64)])
-    return result
+        chosen.append(positions.to_numpy(dtype=np.int64))
+    # Only the rows at needed times must hold numbers; the others keep their row numbers.
+    used = np.zeros(len(frame), dtype=bool)
+    used[np.concatenate(chosen)] = True
+    values = np.column_stack(
+        [
+            _numeric_column(frame[name].where(used, 0), name, source)
+            for name in dataset.future_covariates
+        ]
+    )
+    return [values[rows] for rows in chosen]

@@ -14,7 +14,7 @@ length and the horizon, never on which data set it is:
   [`MIN_DEFAULT_EPOCHS`, `MAX_DEFAULT_EPOCHS`], or the minimum when there is no validation
   part to stop on (a short series); early stopping patience: a tenth of that, at least 10;
 - calendar (`auto`): the features that vary within a season of the frequency;
-- log transform (`auto`): on when every value of every series is positive;
+- log transform (`auto`): on when every value of every series' training part is positive;
 - ensemble: 10,000 / training windows members, between 1 and 5 (small data gets five, which
   are quick to train and differ most).
 """
@@ -60,11 +60,18 @@ def resolve_defaults(config: Config, dataset: Dataset, points: list[SplitPoints]
     data.season_length = dataset.season_length
     data.calendar = calendar_names(data.calendar, dataset.frequency)
     if resolved.transform.log == "auto":
-        resolved.transform.log = all(bool((series.target > 0).all()) for series in dataset.series)
+        # The training parts only: what follows them must not shape the scored model.
+        resolved.transform.log = all(
+            bool((series.target[: point.train_end] > 0).all())
+            for series, point in zip(dataset.series, points, strict=True)
+        )
     if window.lookback is None:
         window.lookback = default_lookback(dataset, points, window.horizon)
+    # Against the longest member's window: a member too short for a season falls back alone.
     resolved.model.baseline = resolve_baseline(
-        resolved.model.baseline, window.lookback, dataset.season_length
+        resolved.model.baseline,
+        max(training.member_lookbacks(window.lookback)),
+        dataset.season_length,
     )
     windows = training_windows(points, window.lookback, window.horizon, window.stride)
     if resolved.model.units is None:

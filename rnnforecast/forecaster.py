@@ -11,6 +11,7 @@ import numpy as np
 from rnnforecast.calendar_features import calendar_features
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset, Series
+from rnnforecast.errors import DataError
 from rnnforecast.scaling import Scaler, series_key
 from rnnforecast.windowing import Windows, windows_at
 
@@ -63,10 +64,11 @@ class InputLayout:
 
 
 def feature_matrix(
-    series: Series, dataset: Dataset, scaler: Scaler, layout: InputLayout
+    series: Series, dataset: Dataset, scaler: Scaler, layout: InputLayout, strict: bool = True
 ) -> np.ndarray:
-    """`(length, features)` float32: the scaled values, then the calendar features."""
-    scaled = scaler.transform(series_key(series.id), series.values)
+    """`(length, features)` float32: the scaled values, then the calendar features (see
+    `Scaler.transform` for `strict`)."""
+    scaled = scaler.transform(series_key(series.id), series.values, strict)
     if not layout.calendar:
         return scaled
     calendar = calendar_features(series.time, list(layout.calendar), dataset.label(series))
@@ -106,8 +108,11 @@ class Forecaster:
         from it on, only the columns known in advance; each origin needs those rows (extend a
         series with `extend_series` to forecast past its end).
         """
+        # Rows no window reads may hold values the scaler cannot take (<= 0 under log, after
+        # a backtest's origin): they become NaN, and only the windows actually read are checked.
         matrices = [
-            feature_matrix(series, dataset, self.scaler, self.layout) for series in dataset.series
+            feature_matrix(series, dataset, self.scaler, self.layout, strict=False)
+            for series in dataset.series
         ]
         keys = [series_key(series.id) for series in dataset.series]
         total = sum(len(positions) for positions in origins)
@@ -118,6 +123,7 @@ class Forecaster:
             windows = windows_at(
                 matrices, origins, member.lookback, self.horizon, self.layout.known
             )
+            _check_finite(windows, dataset)
             inputs = model_inputs(windows, self.layout, keys)
             outputs.append(
                 np.asarray(member.model.predict(inputs, batch_size=PREDICT_BATCH_SIZE, verbose=0))
@@ -145,3 +151,19 @@ def extend_series(dataset: Dataset, times: list[Any], known: list[np.ndarray] | 
             Series(item.id, item.time.append(future), np.concatenate([item.values, rows]))
         )
     return replace(dataset, series=series)
+
+
+def _check_finite(windows: Windows, dataset: Dataset) -> None:
+    """Raise `DataError` naming the first series whose model input holds a value the scaler
+    could not take (a target <= 0 under `transform.log`)."""
+    bad = ~np.isfinite(windows.inputs).all(axis=(1, 2))
+    if windows.future.size:
+        bad |= ~np.isfinite(windows.future).all(axis=(1, 2))
+    if bad.any():
+        series = dataset.series[int(windows.series[np.argmax(bad)])]
+        raise DataError(
+            f"{dataset.label(series)}: the history before a forecast holds a value the run "
+            "cannot take: the run models the logarithm of the target (`transform.log`), so "
+            "every value it reads must be positive. Fix the data, or train with "
+            "`transform.log: false`."
+        )

@@ -153,8 +153,8 @@ def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, A
 
     Returns:
         The same structure as the test figures in `metrics.json`; MASE is scaled by the
-        seasonal naive error on the points before the scored ones (before the training part's
-        end for the test part).
+        seasonal naive error on the points before the scored ones (on the run's training part
+        for the test part, as far as the input holds it).
     """
     config = run.config
     horizon = config.window.horizon
@@ -164,12 +164,20 @@ def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, A
     refit = config.training.refit
     bounds, history_ends, seen = [], [], False
     for series, point in zip(dataset.series, points, strict=True):
+        if last is not None and last > len(series):
+            raise DataError(
+                f"{dataset.label(series)}: --last {last} is more than its {len(series)} points. "
+                "Pass a smaller --last or a longer history."
+            )
         if last is not None:
             start = history = len(series) - last
         elif refit:
             start = history = point.length
         else:
             start, history = point.validation_end, point.train_end
+            if history < dataset.season_length + 2:
+                # The input starts after the run's training part: scale on what it holds.
+                history = start
         seen = seen or start < (point.length if refit else point.validation_end)
         if len(series) - start < horizon or start < max(lookback, 2):
             raise DataError(_too_little_to_score(dataset, series, start, horizon, lookback, refit))

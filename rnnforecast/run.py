@@ -126,7 +126,8 @@ def staged_directory(final: Path) -> Iterator[Path]:
     """
     if final.exists() and (not final.is_dir() or any(final.iterdir())):
         raise RunError(
-            f"{final}: the run directory already exists. Choose another --run-dir or remove it."
+            f"{final}: the folder already exists and is not empty. Choose another folder "
+            "(--run-dir, --output-dir) or remove it."
         )
     try:
         final.parent.mkdir(parents=True, exist_ok=True)

@@ -53,10 +53,18 @@ class Scaler:
             scale[key] = spread.tolist()
         return cls(method, center, scale, log)
 
-    def transform(self, key: str, values: np.ndarray) -> np.ndarray:
-        """Scale `values` of series `key`, shape `(..., columns)`, to float32."""
+    def transform(self, key: str, values: np.ndarray, strict: bool = True) -> np.ndarray:
+        """Scale `values` of series `key`, shape `(..., columns)`, to float32.
+
+        Under `log`, a target value <= 0 raises `DataError`; with `strict=False` it becomes
+        NaN instead, for callers that read only some rows and check those.
+        """
         center, scale = self._params(key)
-        values = _log_target(np.asarray(values, dtype=np.float64), self.log, key)
+        values = np.asarray(values, dtype=np.float64)
+        if self.log and not strict:
+            values = values.copy()
+            values[values[..., 0] <= 0, 0] = np.nan
+        values = _log_target(values, self.log, key)
         return ((values - center) / scale).astype(np.float32)
 
     def inverse_target(self, key: str, values: np.ndarray) -> np.ndarray:

@@ -141,8 +141,13 @@ def check_split(
                 f"{config.split.validation}. Raise `split.validation` or set it to 0."
             )
         if point.train_end < lookback + horizon:
+            key = (
+                "training.ensemble_lookbacks"
+                if lookback != (config.window.lookback or 0)
+                else "window.lookback"
+            )
             raise ConfigError(
-                f"{label}: `window.lookback` + `window.horizon` ({lookback} + {horizon}) must fit "
+                f"{label}: `{key}` + `window.horizon` ({lookback} + {horizon}) must fit "
                 f"in the training part ({max(point.train_end, 0)} of {point.length} points). "
                 f"Received: lookback={lookback}, horizon={horizon}, split.validation="
                 f"{config.split.validation}, split.test={config.split.test}. Lower them or "
@@ -150,9 +155,10 @@ def check_split(
             )
 
 
-def check_transforms(dataset: Dataset, config: Config) -> None:
+def check_transforms(dataset: Dataset, config: Config, original_log: object = None) -> None:
     """Raise `DataError` for data the resolved transforms cannot take: calendar features on
-    integer steps, values <= 0 under `transform.log` (the saved model is refit on them all)."""
+    integer steps, values <= 0 under `transform.log` (the saved model is refit on them all);
+    `original_log` is the setting before it was resolved, for the message."""
     calendar = config.data.calendar
     if (
         isinstance(calendar, list)
@@ -167,8 +173,10 @@ def check_transforms(dataset: Dataset, config: Config) -> None:
         for series in dataset.series:
             low = float(series.target.min())
             if low <= 0:
+                chosen = " (chosen because the training part is positive)"
                 raise DataError(
-                    f"{dataset.label(series)}: `transform.log` needs positive values, but the "
-                    f"target goes down to {low:g}. Set `transform.log: false`, or shift the "
-                    "target to be positive."
+                    f"{dataset.label(series)}: `transform.log`"
+                    f"{chosen if original_log == 'auto' else ''} needs positive values, but the "
+                    f"target goes down to {low:g}, and the saved model is refit on the whole "
+                    "history. Set `transform.log: false`, or shift the target to be positive."
                 )

@@ -128,11 +128,11 @@ def prepare(
 ) -> Config:
     """The config with the values chosen from the data, checked against the split (which has
     no test part without `test`)."""
-    config = resolve_defaults(config, dataset, points)
-    check_split(dataset, points, config, test)
+    resolved = resolve_defaults(config, dataset, points)
+    check_split(dataset, points, resolved, test)
     check_covariates(dataset, points)
-    check_transforms(dataset, config)
-    return config
+    check_transforms(dataset, resolved, config.transform.log)
+    return resolved
 
 
 def fit_forecaster(
@@ -301,9 +301,8 @@ def fit(
         validation_data = window_pipeline(
             validation_inputs, validation_windows.targets, batch_size, False, 0
         )
-        if stopper is not None:
-            scores = model.evaluate(validation_data, verbose=0, return_dict=True)
-            untrained = (model.get_weights(), float(scores["loss"]))
+        scores = model.evaluate(validation_data, verbose=0, return_dict=True)
+        untrained = (model.get_weights(), float(scores["loss"]))
     with interruption.deferred():
         history = model.fit(
             window_pipeline(

@@ -74,3 +74,30 @@ def test_run_backtest_writes_its_files_atomically(tmp_path):
     assert len(pd.read_csv(folder / BACKTEST_FILE)) == 2 * 4
     assert (folder / BACKTEST_PLOT_FILE).read_bytes()[:4] == b"\x89PNG"
     assert not result.refit
+
+
+def test_values_after_an_origin_that_the_fold_cannot_take_are_never_read(tmp_path):
+    """A fold's log transform is chosen on its own history; zeros after its origin (the
+    actual values it is scored on) must not stop it."""
+    from rnnforecast.data import load_dataset
+
+    path = tmp_path / "d.csv"
+    values = [10 + t % 12 for t in range(116)] + [0, 0, 0, 0]
+    path.write_text("t,y\n" + "".join(f"{t},{v}\n" for t, v in enumerate(values)))
+    config = load_config(
+        None,
+        [
+            f"data.path={path}",
+            "data.time_column=t",
+            "data.season_length=12",
+            "window.horizon=4",
+            "model.units=4",
+            "training.epochs=2",
+            "training.ensemble=1",
+            "training.refit=false",
+        ],
+    )
+    result = backtest(config, folds=1, dataset=load_dataset(config.data))
+    assert result.config.transform.log is True
+    assert np.isfinite(result.pairs["forecast"]).all()
+    assert result.pairs["actual"].tolist() == [0, 0, 0, 0]

@@ -66,6 +66,22 @@ def test_a_series_too_short_for_a_validation_part_trains_briefly():
     assert config.training.epochs == MIN_DEFAULT_EPOCHS
 
 
+def test_log_is_decided_on_the_training_part_and_checked_on_the_rest(tmp_path):
+    from rnnforecast.data import load_dataset
+    from rnnforecast.errors import DataError
+    from rnnforecast.training import prepare
+
+    path = tmp_path / "d.csv"
+    values = [10 + t % 12 for t in range(58)] + [0, 0]  # zeros in the test part only
+    path.write_text("t,y\n" + "".join(f"{t},{v}\n" for t, v in enumerate(values)))
+    config = load_config(None, [f"data.path={path}", "data.time_column=t"])
+    dataset = load_dataset(config.data)
+    points = split_points(dataset, config)
+    assert resolve_defaults(config, dataset, points).transform.log is True
+    with pytest.raises(DataError, match=r"chosen because the training part is positive"):
+        prepare(config, dataset, points)
+
+
 def test_log_is_on_for_positive_series_only(tmp_path):
     from rnnforecast.data import load_dataset
 

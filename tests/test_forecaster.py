@@ -82,3 +82,21 @@ def test_recursion_refuses_past_covariates(long_run):
     run, _, _ = long_run
     with pytest.raises(DataError, match=r"past covariates \['price'\] are unknown"):
         predict(run, load_input(run), steps=10)
+
+
+def test_future_files_with_duplicates_or_gaps_elsewhere(future_run, tmp_path):
+    dataset = load_input(future_run)
+    good = write_future_file(tmp_path / "f.csv")
+    expected = predict(future_run, dataset, future=good)
+    # A blank value at a time no forecast needs is ignored.
+    padded = tmp_path / "padded.csv"
+    padded.write_text(good.read_text() + "north,2021-06-01,\n")
+    np.testing.assert_allclose(
+        predict(future_run, dataset, future=padded)["forecast"], expected["forecast"]
+    )
+    twice = tmp_path / "twice.csv"
+    twice.write_text(good.read_text() + "north,2020-02-01,9\n")
+    with pytest.raises(DataError, match=r"appear more than once .* first 2020-02-01"):
+        predict(future_run, dataset, future=twice)
+    with pytest.raises(DataError, match="future covariates file not found"):
+        predict(future_run, dataset, future=tmp_path / "absent.csv")

@@ -43,6 +43,8 @@ def test_without_refit_evaluate_on_the_training_data_repeats_the_test_figures(tm
 def test_a_refit_model_is_only_evaluated_on_data_it_never_saw(tiny_run):
     with pytest.raises(DataError, match="refit on the whole history, so only newer points"):
         evaluate(tiny_run, load_input(tiny_run))
+    with pytest.raises(DataError, match=r"--last 500 is more than its 240 points"):
+        evaluate(tiny_run, load_input(tiny_run), last=500)
     metrics = evaluate(tiny_run, load_input(tiny_run), last=10)
     assert metrics["windows"] == 10 - 4 + 1 and "trained on" in metrics["note"]
 
@@ -95,3 +97,26 @@ def test_many_series_train_plot_the_first_six_and_forecast_all(tmp_path):
     assert (run.path / "forecast.png").read_bytes()[:4] == b"\x89PNG"
     forecasts = predict(run, load_input(run))
     assert forecasts["region"].nunique() == 8 and len(forecasts) == 8 * 3
+
+
+def test_evaluate_scales_mase_on_what_the_input_holds_before_the_scored_part(tmp_path):
+    from rnnforecast.metrics import mase_scale
+    from tests.conftest import write_long_config
+
+    data_file = write_long_csv(tmp_path / "sales.csv", length=72, ids=("north",))
+    config_file = write_long_config(tmp_path, data_file)
+    config = load_config(config_file, ["training.refit=false"])
+    run = train(config, run_dir=tmp_path / "run", progress="none")
+    # The input starts a lookback (12 months) before the run's validation part: too little of
+    # the training part for a seasonal scale, so MASE is scaled on the input before the test.
+    frame = pd.read_csv(data_file)
+    start = run.metrics["split"]["north"]["validation_start"][:10]
+    first = int(np.flatnonzero(frame["month"] >= start)[0]) - 12
+    frame.iloc[first:].to_csv(tmp_path / "late.csv", index=False)
+    dataset = load_input(run, tmp_path / "late.csv")
+    metrics = evaluate(run, dataset)
+    target = dataset.series[0].target
+    stored = pd.Timestamp(run.metrics["split"]["north"]["test_start"])
+    test_start = int(np.flatnonzero(dataset.series[0].time >= stored)[0])
+    expected = metrics["model"]["mae"] / mase_scale(target[:test_start], 12)
+    assert metrics["model"]["mase"] == pytest.approx(expected)

@@ -160,13 +160,15 @@ def test_an_ensemble_saves_every_member_and_forecasts_their_median(tmp_path):
     assert len(run.metrics["training"]["members"]) == 3
 
 
-def test_when_no_epoch_beats_the_baseline_the_untrained_model_is_kept(tmp_path):
+@pytest.mark.parametrize("patience", ["training.early_stopping=5", "training.early_stopping=0"])
+def test_when_no_epoch_beats_the_baseline_the_untrained_model_is_kept(tmp_path, patience):
     # A noiseless sine with a whole period: seasonal naive is exact, nothing can beat it.
     overrides = [
         *TINY_OVERRIDES,
         "data.synthetic.period=12",
         "data.synthetic.noise.scale=0",
         "training.epochs=3",
+        patience,
     ]
     run = train(load_config(None, overrides), run_dir=tmp_path / "exact", progress="none")
     summary = run.metrics["training"]

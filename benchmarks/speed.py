@@ -83,30 +83,11 @@ TRAIN_STEPS = (
     "build + compile",
     "fit",
     "test forecasts + metrics",
+    "plots",
+    "save run",
     "save model",
-    "save CSV + metadata",
-    "plots: forecasts for panels",
-    "plots: draw + save PNGs",
     "other",
 )
-TRAIN_STEP_FUNCTIONS = {
-    "load_dataset": "data + split",
-    "split_points": "data + split",
-    "prepare": "data + split",
-    "seed_everything": "seed",
-    "fit_scaler": "scaling + windows",
-    "feature_matrix": "scaling + windows",
-    "stack_windows": "scaling + windows",
-    "build_model": "build + compile",
-    "compile_model": "build + compile",
-    "fit": "fit",
-    "score_part": "test forecasts + metrics",
-    "write_run_metadata": "save CSV + metadata",
-    "series_panels": "plots: forecasts for panels",
-    "forecast_figure": "plots: draw + save PNGs",
-    "loss_figure": "plots: draw + save PNGs",
-    "save_figure": "plots: draw + save PNGs",
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,35 +135,24 @@ class StepClock:
         return timed
 
     def patch(self, owner: Any, attribute: str, name: str) -> None:
-        """Time calls of `owner.attribute`; skipped if the attribute no longer exists."""
+        """Time calls of `owner.attribute`; a name that no longer exists stops the benchmark,
+        so a rename never silently drops a row."""
         function = getattr(owner, attribute, None)
-        if function is not None:
-            setattr(owner, attribute, self.wrap(name, function))
+        if function is None:
+            raise SystemExit(f"benchmark out of date: {owner.__name__}.{attribute} is gone")
+        setattr(owner, attribute, self.wrap(name, function))
 
 
-def timed_train(config: Any) -> tuple[Any, StepClock, float]:
-    """`train(config)` with its steps timed: the run, the step clock and the total seconds."""
+def timed_train(config: Any) -> tuple[Any, dict[str, float], float]:
+    """`train(config)` with the duration of each of its steps, as it reports them: the run,
+    the seconds per step and the total seconds."""
     from rnnforecast import training
+    from rnnforecast.events import Events, step_seconds
 
-    clock = StepClock()
-    time_train_steps(clock)
+    seen: list[Any] = []
     begin = time.perf_counter()
-    run = training.train(config, progress="none")
-    return run, clock, time.perf_counter() - begin
-
-
-def time_train_steps(clock: StepClock) -> None:
-    """Time the steps of `rnnforecast.training.train` by wrapping the names it calls."""
-    import keras
-    import pandas as pd
-
-    from rnnforecast import training
-
-    for attribute, name in TRAIN_STEP_FUNCTIONS.items():
-        clock.patch(training, attribute, name)
-    clock.patch(keras.Model, "save", "save model")
-    # `train` writes forecast_test.csv with DataFrame.to_csv; nothing else in it does.
-    clock.patch(pd.DataFrame, "to_csv", "save CSV + metadata")
+    run = training.train(config, progress="none", events=Events(seen.append))
+    return run, step_seconds(seen), time.perf_counter() - begin
 
 
 def with_other(steps: dict[str, float], total: float) -> dict[str, float]:
@@ -282,11 +252,11 @@ def child_train_rnnforecast(settings: dict[str, Any]) -> dict[str, Any]:
     imported = time.perf_counter()
     output_dir = tempfile.mkdtemp(prefix="train-", dir=settings["workdir"])
     config = load_config(None, rnnforecast_overrides(settings["training"], output_dir))
-    run, clock, total = timed_train(config)
+    run, steps, total = timed_train(config)
     return {
         "import_seconds": imported - start,
         "job_seconds": total,
-        "steps": with_other(clock.seconds, total),
+        "steps": with_other(steps, total),
         "test_mae": run.metrics["model"]["mae"],
         "windows": run.metrics["training"]["windows"],
         "gpus": len(tf.config.list_physical_devices("GPU")),
@@ -442,14 +412,14 @@ def child_inference_setup(settings: dict[str, Any]) -> dict[str, Any]:
         f"window.stride={spec['stride']}",
         f"output.dir={folder / 'runs'}",
     ]
-    run, clock, total = timed_train(load_config(None, overrides))
+    run, steps, total = timed_train(load_config(None, overrides))
     return {
         "csv": str(csv),
         "csv_mib": csv.stat().st_size / 2**20,
         "rows": len(frame),
         "run": str(run.path),
         "job_seconds": total,
-        "steps": with_other(clock.seconds, total),
+        "steps": with_other(steps, total),
         "windows": run.metrics["training"]["windows"],
     }
 
@@ -457,25 +427,24 @@ def child_inference_setup(settings: dict[str, Any]) -> dict[str, Any]:
 def child_inference_rnnforecast(settings: dict[str, Any]) -> dict[str, Any]:
     """`load_input` and `predict` on the CSV, repeated in one process; the model loaded once."""
     start = time.perf_counter()
-    from rnnforecast import data, prediction
+    from rnnforecast import data, forecaster, prediction
     from rnnforecast.backend import import_keras
-    from rnnforecast.forecaster import Forecaster
     from rnnforecast.run import load_run
 
     import_keras()
     imported = time.perf_counter()
     run = load_run(settings["run"])
     begin = time.perf_counter()
-    forecaster = run.load_forecaster()
+    loaded = run.load_forecaster()
     load_model_seconds = time.perf_counter() - begin
 
-    # Where the time of reading and forecasting goes (private names; skipped if renamed).
+    # Where the time of reading and forecasting goes (private names: a rename stops the run).
     clock = StepClock()
     clock.patch(data, "_group_rows", "read: group rows by id")
     clock.patch(data, "_parse_times", "read: parse the time column")
     clock.patch(data, "_series_time", "read: per-series time checks")
-    clock.patch(Forecaster, "forecast", "predict: scale + model + unscale")
-    clock.patch(prediction, "future_times", "predict: future timestamps")
+    clock.patch(forecaster.Forecaster, "forecast", "predict: scale + model + unscale")
+    clock.patch(forecaster, "future_times", "predict: future timestamps")
 
     read, forecast = [], []
     for _ in range(settings["inference"]["repeats"]):
@@ -483,7 +452,7 @@ def child_inference_rnnforecast(settings: dict[str, Any]) -> dict[str, Any]:
         dataset = prediction.load_input(run, settings["csv"])
         read.append(time.perf_counter() - begin)
         begin = time.perf_counter()
-        frame = prediction.predict(run, dataset, forecaster=forecaster)
+        frame = prediction.predict(run, dataset, forecaster=loaded).frame(dataset, origin=False)
         forecast.append(time.perf_counter() - begin)
     frame.to_csv(Path(settings["workdir"]) / "inference" / "forecast.csv", index=False)
     repeats = settings["inference"]["repeats"]

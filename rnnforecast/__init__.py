@@ -1,6 +1,7 @@
 """rnnforecast: declarative time-series forecasting with Keras recurrent networks.
 
-The package imports no TensorFlow at import time; `training`, `prediction` and `models` do.
+Importing the package, `config`, `data`, `plan` or `cli` loads no TensorFlow; `backend` is the
+one place that imports it, when a model is built, trained or loaded.
 """
 
 from importlib.metadata import PackageNotFoundError, version

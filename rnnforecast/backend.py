@@ -56,7 +56,15 @@ def _native_stderr_silenced() -> Iterator[None]:
 def seed_everything(seed: int) -> None:
     """Make training repeatable: same seed and data give the same weights and metrics."""
     keras = import_keras()
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def import_tensorflow() -> ModuleType:
+    """Import and return `tensorflow` as `import_keras` does: its logs silenced."""
+    import_keras()
+    import tensorflow as tf
+
+    return tf

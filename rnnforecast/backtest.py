@@ -10,18 +10,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast.config import Config, dump_config
+from rnnforecast.config import Config
 from rnnforecast.data import Dataset, Series, load_dataset
 from rnnforecast.errors import ConfigError
 from rnnforecast.evaluation import Scored, forecast_and_score
-from rnnforecast.plots import MAX_PANELS, BacktestPanel, backtest_figure, save_figure
-from rnnforecast.run import CONFIG_FILE, default_run_dir, json_text, staged_directory
+from rnnforecast.events import Events
+from rnnforecast.panels import backtest_panels
+from rnnforecast.plan import Plan, make_plan
+from rnnforecast.plots import backtest_figure
+from rnnforecast.run import BacktestContents, default_run_dir, save_backtest
 from rnnforecast.splitting import SplitPoints, kept_validation
-from rnnforecast.training import Fitted, fit_forecaster, prepare, refit
-
-BACKTEST_FILE = "backtest.csv"
-BACKTEST_METRICS_FILE = "backtest.json"
-BACKTEST_PLOT_FILE = "backtest.png"
+from rnnforecast.staging import staged_directory
+from rnnforecast.training import Fitted, fit_forecaster, refit
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,23 @@ class Backtest:
     Attributes:
         folds: per fold, its origins (the last timestamp each series' model saw) and metrics.
         overall: the metrics over every fold's windows together.
-        pairs: every forecast/actual pair with a `fold` column.
-        config: the resolved config of the last fold's model.
+        scored: per fold, the forecasts of the model and the baselines next to the actuals.
+        plan: the plan of the last fold's model.
+        refit: whether a model was trained for every fold.
     """
 
     folds: list[dict[str, Any]]
     overall: dict[str, Any]
-    pairs: pd.DataFrame
-    config: Config
+    scored: list[Scored]
+    plan: Plan
     refit: bool
+
+    def pairs(self, dataset: Dataset) -> pd.DataFrame:
+        """Every forecast/actual pair with a `fold` column (from 1)."""
+        return pd.concat(
+            [scored.pairs(dataset).assign(fold=fold) for fold, scored in enumerate(self.scored, 1)],
+            ignore_index=True,
+        )
 
 
 def backtest(
@@ -49,6 +57,7 @@ def backtest(
     refit_each_fold: bool = True,
     progress: str = "none",
     dataset: Dataset | None = None,
+    events: Events | None = None,
 ) -> Backtest:
     """Evaluate the config's model at `folds` forecast origins, `step` steps apart (by default
     one horizon), the last one a horizon before the end of each series.
@@ -62,17 +71,16 @@ def backtest(
     """
     dataset = dataset or load_dataset(config.data)
     horizon = config.window.horizon
-    step = step or horizon
-    cuts = fold_cuts(dataset, folds, step, horizon)
+    cuts = fold_cuts(dataset, folds, step or horizon, horizon)
     parts: list[Scored] = []
     results: list[dict[str, Any]] = []
-    fitted, resolved = None, config
+    model: tuple[Fitted, Plan] | None = None
     for fold, cut in enumerate(cuts, start=1):
-        if fitted is None or refit_each_fold:
-            fitted, resolved = fit_before(config, dataset, cut, progress)
+        if model is None or refit_each_fold:
+            model = fit_before(config, dataset, cut, progress, events)
+        fitted, plan = model
         origins = [np.array([position]) for position in cut]
         scored = forecast_and_score(fitted.forecaster, dataset, origins, list(cut))
-        scored = replace(scored, pairs=scored.pairs.assign(fold=fold))
         parts.append(scored)
         results.append(
             {
@@ -81,21 +89,22 @@ def backtest(
                     dataset.label(series): str(series.time[position - 1])
                     for series, position in zip(dataset.series, cut, strict=True)
                 },
-                **scored.metrics(horizon, dataset.season_length),
+                **scored.metrics(dataset.season_length),
             }
         )
-    overall = Scored.concat(parts)
     return Backtest(
         folds=results,
-        overall=overall.metrics(horizon, dataset.season_length),
-        pairs=overall.pairs,
-        config=resolved,
+        overall=Scored.concat(parts).metrics(dataset.season_length),
+        scored=parts,
+        plan=plan,
         refit=refit_each_fold,
     )
 
 
 def fold_cuts(dataset: Dataset, folds: int, step: int, horizon: int) -> list[list[int]]:
     """Per fold, per series, the position of the first forecast step (the origin)."""
+    if folds < 1:
+        raise ConfigError(f"a backtest needs at least one fold. Received: folds={folds}.")
     cuts = []
     for fold in range(folds):
         back = horizon + (folds - 1 - fold) * step
@@ -111,9 +120,13 @@ def fold_cuts(dataset: Dataset, folds: int, step: int, horizon: int) -> list[lis
 
 
 def fit_before(
-    config: Config, dataset: Dataset, cut: list[int], progress: str
-) -> tuple[Fitted, Config]:
-    """Train as `train` would on each series' values before `cut` only: defaults, scaler,
+    config: Config,
+    dataset: Dataset,
+    cut: list[int],
+    progress: str,
+    events: Events | None = None,
+) -> tuple[Fitted, Plan]:
+    """Train as `train` would on each series' values before `cut` only: the plan, scaler,
     early stopping on the end of that data, and the refit on all of it when configured."""
     history = truncate(dataset, cut)
     points = []
@@ -121,11 +134,11 @@ def fit_before(
         validation = config.split.sizes(len(series), config.window.horizon)[0]
         validation = kept_validation(config, validation, len(series), dataset.season_length)
         points.append(SplitPoints(len(series) - validation, len(series), len(series)))
-    resolved = prepare(config, history, points, test=False)
-    fitted = fit_forecaster(resolved, history, points, progress)
-    if resolved.training.refit:
-        fitted = refit(resolved, history, fitted, progress)
-    return fitted, resolved
+    plan = make_plan(config, history, points, test=False)
+    fitted = fit_forecaster(plan, history, points, progress, events=events)
+    if plan.config.training.refit:
+        fitted = refit(plan, history, fitted, progress, events)
+    return fitted, plan
 
 
 def truncate(dataset: Dataset, cut: list[int]) -> Dataset:
@@ -137,19 +150,6 @@ def truncate(dataset: Dataset, cut: list[int]) -> Dataset:
     return replace(dataset, series=series)
 
 
-def write_backtest(result: Backtest, dataset: Dataset, folder: Path) -> None:
-    """The pairs, the metrics, the figure and the resolved config into `folder` (staging)."""
-    result.pairs.to_csv(folder / BACKTEST_FILE, index=False)
-    summary = {
-        "folds": result.folds,
-        "overall": result.overall,
-        "refit_each_fold": result.refit,
-    }
-    (folder / BACKTEST_METRICS_FILE).write_text(json_text(summary) + "\n", encoding="utf-8")
-    (folder / CONFIG_FILE).write_text(dump_config(result.config), encoding="utf-8")
-    save_figure(backtest_figure(backtest_panels(result, dataset)), str(folder / BACKTEST_PLOT_FILE))
-
-
 def run_backtest(
     config: Config,
     output: Path | None,
@@ -157,41 +157,21 @@ def run_backtest(
     step: int | None,
     refit_each_fold: bool,
     progress: str,
+    events: Events | None = None,
 ) -> tuple[Backtest, Path]:
     """`backtest` and its files written atomically to `output`
     (`<output.dir>/<output.name>-backtest-<time>` by default)."""
     dataset = load_dataset(config.data)
     final = output or default_run_dir(config, suffix="-backtest")
     with staged_directory(final) as folder:
-        result = backtest(config, folds, step, refit_each_fold, progress, dataset)
-        write_backtest(result, dataset, folder)
-    return result, final
-
-
-def backtest_panels(result: Backtest, dataset: Dataset) -> list[BacktestPanel]:
-    """The first few series with each fold's forecast and the naive baselines' beside it."""
-    time_name = dataset.time_column or "step"
-    panels = []
-    for series in dataset.series[:MAX_PANELS]:
-        pairs = result.pairs
-        if dataset.id_column is not None:
-            pairs = pairs[pairs[dataset.id_column] == series.id]
-        # Three horizons of history before the first fold keep the forecasts readable.
-        first = int(series.time.get_indexer([pairs[time_name].min()])[0])
-        start = max(0, first - 3 * result.config.window.horizon)
-        panels.append(
-            BacktestPanel(
-                title=Path(dataset.source).name + ("" if series.id is None else f": {series.id}"),
-                time=series.time[start:],
-                actual=series.target[start:],
-                folds=[
-                    (
-                        pd.Index(group[time_name]),
-                        group["forecast"].to_numpy(),
-                        group["seasonal_naive"].to_numpy(),
-                    )
-                    for _, group in pairs.groupby("fold", sort=True)
-                ],
-            )
+        result = backtest(config, folds, step, refit_each_fold, progress, dataset, events)
+        summary = {
+            "folds": result.folds,
+            "overall": result.overall,
+            "refit_each_fold": result.refit,
+        }
+        figure = backtest_figure(backtest_panels(result.scored, dataset, result.plan.horizon))
+        save_backtest(
+            folder, BacktestContents(result.pairs(dataset), summary, figure, result.plan.config)
         )
-    return panels
+    return result, final

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast.errors import DataError
+from rnnforecast.frequency import cadence
 
 # Each feature: its value at a timestamp (counted from 0) and its period.
 _FEATURES = {
@@ -21,9 +22,8 @@ _FEATURES = {
 
 
 def calendar_names(setting: str | list[str], frequency: str | None) -> list[str]:
-    """The calendar features a `data.calendar` setting asks for.
-
-    `auto` picks what varies within a season of the frequency: hourly (and finer) data gets
+    """The calendar features a `data.calendar` setting asks for; `auto` picks what varies
+    within a season of the frequency (see `frequency.cadence`): hourly (and finer) data gets
     hour and day of week, daily day of week and day of year, weekly week of year, monthly
     month, quarterly quarter; yearly data and integer steps get none.
 
@@ -35,24 +35,7 @@ def calendar_names(setting: str | list[str], frequency: str | None) -> list[str]
         return []
     if setting != "auto":
         return list(setting)
-    if frequency is None:
-        return []
-    offset = pd.tseries.frequencies.to_offset(frequency)
-    name = type(offset).__name__
-    if name.startswith(("Month", "BusinessMonth", "SemiMonth")):
-        return ["month"]
-    if name.startswith(("Quarter", "BQuarter")):
-        return ["quarter"]
-    if name.startswith("Week"):
-        return ["week"]
-    if name in ("Day", "BusinessDay", "CustomBusinessDay"):
-        return ["day_of_week", "day_of_year"]
-    if isinstance(offset, pd.offsets.Tick):
-        step = pd.Timedelta(offset)
-        if step < pd.Timedelta(days=1):
-            return ["hour", "day_of_week"]
-        return ["day_of_week", "day_of_year"] if step == pd.Timedelta(days=1) else []
-    return []
+    return list(cadence(frequency).calendar)
 
 
 def calendar_features(time: pd.Index, names: list[str], source: str = "") -> np.ndarray:

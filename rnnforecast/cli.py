@@ -103,25 +103,30 @@ def train(
         from rnnforecast.config import load_config
 
         settings = load_config(config, overrides)
-        from rnnforecast.defaults import chosen_summary
         from rnnforecast.evaluation import format_comparison
+        from rnnforecast.run import (
+            FORECAST_PLOT_FILE,
+            FORECAST_TEST_FILE,
+            LOSS_PLOT_FILE,
+            METRICS_FILE,
+        )
         from rnnforecast.training import train as train_run
 
         run = train_run(settings, run_dir=run_dir, progress="none" if quiet else "auto")
         if quiet:
             typer.echo(str(run.path))
             return
-        typer.echo(f"\nChosen from the data: {chosen_summary(run.config)}")
+        typer.echo(f"\nChosen from the data: {run.plan.summary()}")
         typer.echo(f"Run directory: {run.path}")
-        typer.echo(f"Metrics:       {run.path / 'metrics.json'}")
-        typer.echo(f"Plots:         {run.path / 'forecast.png'}, {run.path / 'loss.png'}")
-        typer.echo(f"Test forecasts: {run.path / 'forecast_test.csv'}\n")
+        typer.echo(f"Metrics:       {run.path / METRICS_FILE}")
+        typer.echo(f"Plots:         {run.path / FORECAST_PLOT_FILE}, {run.path / LOSS_PLOT_FILE}")
+        typer.echo(f"Test forecasts: {run.path / FORECAST_TEST_FILE}\n")
         typer.echo("Test part (never seen in training), original units:")
         typer.echo(format_comparison(run.metrics))
         if all(member["best_epoch"] == 0 for member in run.metrics["training"]["members"]):
             typer.echo(
                 "Note: no trained epoch beat the untrained model, which is the "
-                f"{run.config.model.baseline} baseline, on validation (or the series were too "
+                f"{run.plan.baseline} baseline, on validation (or the series were too "
                 "short for a validation part), so the run keeps that baseline."
             )
 
@@ -169,11 +174,13 @@ def predict(
             typer.echo(
                 f"Note: {dataset.source} changed since training; using it as it is.", err=True
             )
-        forecasts = predict_frame(run, dataset, future=future, steps=steps)
+        forecasts = predict_frame(run, dataset, future=future, steps=steps).frame(
+            dataset, origin=False
+        )
         if output is None:
             forecasts.to_csv(sys.stdout, index=False)
             return
-        from rnnforecast.run import write_atomic
+        from rnnforecast.staging import write_atomic
 
         write_atomic(output, lambda path: _write_table(forecasts, path, output.suffix))
         typer.echo(f"Wrote {len(forecasts)} forecasts to {output}", err=True)
@@ -238,10 +245,10 @@ def plot(
         run = load_run(run_dir)
         from rnnforecast.plots import save_figure
         from rnnforecast.prediction import forecast_plot, load_input
-        from rnnforecast.run import write_atomic
+        from rnnforecast.staging import write_atomic
 
         figure = forecast_plot(run, load_input(run, input_file), future)
-        write_atomic(output, lambda path: save_figure(figure, str(path)))
+        write_atomic(output, lambda path: save_figure(figure, path))
         typer.echo(f"Wrote {output}")
 
 
@@ -288,8 +295,9 @@ def backtest(
         from rnnforecast.config import load_config
 
         settings = load_config(config, overrides)
-        from rnnforecast.backtest import BACKTEST_FILE, run_backtest
+        from rnnforecast.backtest import run_backtest
         from rnnforecast.evaluation import format_comparison
+        from rnnforecast.run import BACKTEST_FILE
 
         result, folder = run_backtest(
             settings, output_dir, folds, step, refit, "none" if quiet else "auto"
@@ -329,22 +337,13 @@ def validate(
     with _errors_reported(verbose):
         from rnnforecast.config import dump_config, load_config
         from rnnforecast.data import load_dataset
-        from rnnforecast.defaults import resolve_defaults
-        from rnnforecast.splitting import (
-            check_covariates,
-            check_split,
-            check_transforms,
-            split_points,
-        )
+        from rnnforecast.plan import make_plan
+        from rnnforecast.splitting import split_points
 
         settings = load_config(config, overrides)
         dataset = load_dataset(settings.data)
-        points = split_points(dataset, settings)
-        resolved = resolve_defaults(settings, dataset, points)
-        check_split(dataset, points, resolved)
-        check_covariates(dataset, points)
-        check_transforms(dataset, resolved, settings.transform.log)
-        typer.echo(dump_config(resolved), nl=False)
+        plan = make_plan(settings, dataset, split_points(dataset, settings))
+        typer.echo(dump_config(plan.config), nl=False)
 
 
 def _write_table(frame: Any, path: Path, suffix: str) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from rnnforecast.config import DataConfig
 from rnnforecast.errors import DataError
+from rnnforecast.frequency import cadence
 
 STEP_COLUMN = "step"
 SYNTHETIC_TARGET = "value"
@@ -177,7 +178,7 @@ def dataset_from_frame(
         time_column=config.time_column,
         id_column=config.id_column,
         frequency=frequency,
-        season_length=config.season_length or season_length_of(frequency),
+        season_length=config.season_length or cadence(frequency).season_length,
         source=source,
         checksum=checksum,
         future_covariates=tuple(config.future_covariates),
@@ -209,44 +210,6 @@ def synthetic_dataset(config: DataConfig) -> Dataset:
         season_length=config.season_length or max(1, round(period)),
         source="synthetic series",
     )
-
-
-def season_length_of(frequency: str | None) -> int:
-    """Steps per season for a pandas frequency alias; 1 when there is no natural season.
-
-    Semi-monthly 24, monthly 12, quarterly 4, weekly 52 (a multiple step divides them), daily 7,
-    business-daily 5, hourly 24, half-hourly 48, other sub-daily frequencies one day.
-    """
-    if frequency is None:
-        return 1
-    offset = pd.tseries.frequencies.to_offset(frequency)
-    name = type(offset).__name__
-    # Seasons per year, divided by the step count: `2W` has 26 steps a year, `2QS` two.
-    per_year = {
-        "SemiMonth": 24,
-        "Month": 12,
-        "BusinessMonth": 12,
-        "Quarter": 4,
-        "BQuarter": 4,
-        "Week": 52,
-    }
-    prefix = next((key for key in per_year if name.startswith(key)), None)
-    if prefix is not None:
-        steps = per_year[prefix] / offset.n
-        return int(steps) if steps.is_integer() and steps > 1 else 1
-    if name in ("BusinessDay", "CustomBusinessDay"):
-        return 5
-    if name == "Day":  # a calendar day, no longer a fixed-length Tick in pandas 3
-        return 7 if offset.n == 1 else 1
-    if name.startswith(("Year", "BusinessYear")):
-        return 1
-    if isinstance(offset, pd.offsets.Tick):
-        step = pd.Timedelta(offset)
-        if step == pd.Timedelta(days=1):
-            return 7
-        if step < pd.Timedelta(days=1) and pd.Timedelta(days=1) % step == pd.Timedelta(0):
-            return int(pd.Timedelta(days=1) / step)
-    return 1
 
 
 def _only_numeric_column(frame: pd.DataFrame, config: DataConfig, source: str) -> str:

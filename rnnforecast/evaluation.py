@@ -1,7 +1,7 @@
 """Scoring a forecaster's windows next to the naive baselines.
 
-Used by training (the test part), by `evaluate` / `plot` on new data and by backtests, so all
-report the same figures the same way.
+Used by training (the test part), by `evaluate` on new data and by backtests, so all report the
+same figures the same way.
 """
 
 from __future__ import annotations
@@ -12,37 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast.data import STEP_COLUMN, Dataset
+from rnnforecast.baselines import BASELINES, baseline_forecasts
+from rnnforecast.data import Dataset
+from rnnforecast.forecast import FORECAST_COLUMN, Forecast
 from rnnforecast.forecaster import Forecaster
-from rnnforecast.metrics import BASELINES, baseline_forecasts, compare, mase_scale
+from rnnforecast.metrics import compare, mase_scale
 from rnnforecast.windowing import window_origins
 
-PAIR_COLUMNS = ("actual", "forecast", *BASELINES)
-
-
-def score_part(
-    forecaster: Forecaster,
-    dataset: Dataset,
-    bounds: list[tuple[int, int]],
-    history_ends: list[int],
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Score every window whose targets lie in each series' `bounds`, model and baselines alike.
-
-    Args:
-        bounds: per series, `[start, end)` of the scored part.
-        history_ends: per series, the end of the part whose seasonal naive MAE scales MASE
-            (the training part during training; everything before the scored part later).
-
-    Returns:
-        The `metrics.compare` dict plus `windows`, `horizon` and `season_length`, and a frame of
-        every forecast/actual pair with the baselines' forecasts beside them.
-    """
-    lookback, horizon = forecaster.lookback, forecaster.horizon
-    origins = [
-        window_origins(len(series), lookback, horizon, start, end)
-        for series, (start, end) in zip(dataset.series, bounds, strict=True)
-    ]
-    return score_origins(forecaster, dataset, origins, history_ends)
+MODEL = "model"
 
 
 @dataclass(frozen=True)
@@ -50,51 +27,83 @@ class Scored:
     """Forecasts of the model and the baselines next to what happened, window by window.
 
     Attributes:
-        actual: `(windows, horizon)`.
-        forecasts: `"model"` and each baseline, `(windows, horizon)` each.
+        forecasts: `"model"` and each baseline, the same windows each.
+        actual: `(windows, steps)` what happened.
         scale: `(windows,)` the MASE scale of each window's series.
-        pairs: one row per window and step (see `forecast_pairs`).
     """
 
+    forecasts: dict[str, Forecast]
     actual: np.ndarray
-    forecasts: dict[str, np.ndarray]
     scale: np.ndarray
-    pairs: pd.DataFrame
 
-    def metrics(self, horizon: int, season_length: int) -> dict[str, Any]:
+    @property
+    def model(self) -> Forecast:
+        """The model's forecast."""
+        return self.forecasts[MODEL]
+
+    def metrics(self, season_length: int) -> dict[str, Any]:
         """`metrics.compare` plus `windows`, `horizon` and `season_length`."""
+        if len(self.actual) == 0:
+            return {"windows": 0}
         return {
             "windows": len(self.actual),
-            "horizon": horizon,
+            "horizon": self.model.steps,
             "season_length": season_length,
-            **compare(self.actual, self.forecasts, self.scale),
+            **compare(
+                self.actual,
+                {name: forecast.point for name, forecast in self.forecasts.items()},
+                self.scale,
+            ),
         }
+
+    def pairs(self, dataset: Dataset) -> pd.DataFrame:
+        """One row per window and step: `[<id_column>,] origin, <time_column>, horizon_step,
+        actual, forecast[, lower_<L>, upper_<L> ...]` and each baseline's forecast."""
+        frame = self.model.frame(dataset)
+        frame.insert(frame.columns.get_loc(FORECAST_COLUMN), "actual", self.actual.ravel())
+        for name in BASELINES:
+            frame[name] = self.forecasts[name].point.ravel()
+        return frame
 
     @staticmethod
     def concat(parts: list[Scored]) -> Scored:
         """Several scored sets as one (e.g. the folds of a backtest)."""
         return Scored(
-            np.concatenate([part.actual for part in parts]),
             {
-                name: np.concatenate([part.forecasts[name] for part in parts])
+                name: Forecast.concat([part.forecasts[name] for part in parts])
                 for name in parts[0].forecasts
             },
+            np.concatenate([part.actual for part in parts]),
             np.concatenate([part.scale for part in parts]),
-            pd.concat([part.pairs for part in parts], ignore_index=True),
         )
 
 
-def score_origins(
+def part_origins(
+    dataset: Dataset, bounds: list[tuple[int, int]], lookback: int, horizon: int
+) -> list[np.ndarray]:
+    """Per series, the origins of every window whose targets lie in its `[start, end)` bounds
+    (and whose inputs lie in the series)."""
+    return [
+        window_origins(len(series), lookback, horizon, start, end)
+        for series, (start, end) in zip(dataset.series, bounds, strict=True)
+    ]
+
+
+def score_part(
     forecaster: Forecaster,
     dataset: Dataset,
-    origins: list[np.ndarray],
+    bounds: list[tuple[int, int]],
     history_ends: list[int],
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Score the forecasts from each series' `origins` (see `score_part`)."""
-    if sum(len(positions) for positions in origins) == 0:
-        return {"windows": 0}, pd.DataFrame()
-    scored = forecast_and_score(forecaster, dataset, origins, history_ends)
-    return scored.metrics(forecaster.horizon, dataset.season_length), scored.pairs
+) -> Scored:
+    """Score every window whose targets lie in each series' `bounds`, model and baselines alike.
+
+    Args:
+        bounds: per series, `[start, end)` of the scored part.
+        history_ends: per series, the end of the part whose seasonal naive MAE scales MASE
+            (the training part during training; everything before the scored part later).
+    """
+    origins = part_origins(dataset, bounds, forecaster.lookback, forecaster.horizon)
+    return forecast_and_score(forecaster, dataset, origins, history_ends)
 
 
 def forecast_and_score(
@@ -104,67 +113,36 @@ def forecast_and_score(
     history_ends: list[int],
 ) -> Scored:
     """The model's and the baselines' forecasts from `origins`, next to the actual values."""
-    horizon = forecaster.horizon
-    forecast = forecaster.forecast(dataset, origins)
-    actual, baselines, scale = actuals_and_baselines(dataset, origins, history_ends, horizon)
-    forecasts = {"model": forecast, **baselines}
-    pairs = forecast_pairs(dataset, origins, actual, forecast, baselines)
-    return Scored(actual, forecasts, scale, pairs)
+    model = forecaster.forecast(dataset, origins)
+    return score_forecast(model, dataset, origins, history_ends)
 
 
-def actuals_and_baselines(
-    dataset: Dataset, origins: list[np.ndarray], history_ends: list[int], horizon: int
-) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """What happened after each origin, the baselines' forecasts, and each window's MASE scale
-    (the seasonal naive MAE on its series' values before `history_ends`)."""
+def score_forecast(
+    model: Forecast, dataset: Dataset, origins: list[np.ndarray], history_ends: list[int]
+) -> Scored:
+    """`model`, made from `origins`, next to what happened and to the baselines' forecasts
+    from the same origins; MASE is scaled by the seasonal naive MAE of each series' values
+    before `history_ends`."""
+    steps = model.steps
     actual, scale = [], []
     baselines: dict[str, list[np.ndarray]] = {name: [] for name in BASELINES}
     for series, positions, history in zip(dataset.series, origins, history_ends, strict=True):
         target = series.target.astype(np.float64)
-        actual.append(target[positions[:, None] + np.arange(horizon)])
+        actual.append(target[positions[:, None] + np.arange(steps)])
         for name, values in baseline_forecasts(
-            target, positions, horizon, dataset.season_length
+            target, positions, steps, dataset.season_length
         ).items():
             baselines[name].append(values)
         scale.append(np.full(len(positions), mase_scale(target[:history], dataset.season_length)))
-    return (
-        np.concatenate(actual),
-        {name: np.concatenate(values) for name, values in baselines.items()},
-        np.concatenate(scale),
-    )
-
-
-def forecast_pairs(
-    dataset: Dataset,
-    origins: list[np.ndarray],
-    actual: np.ndarray,
-    forecast: np.ndarray,
-    baselines: dict[str, np.ndarray],
-) -> pd.DataFrame:
-    """One row per window and step: [id], origin, time, horizon_step, actual, forecast and
-    the baselines."""
-    horizon = actual.shape[1]
-    time_name = dataset.time_column or STEP_COLUMN
-    times, origin_times, ids = [], [], []
-    for series, positions in zip(dataset.series, origins, strict=True):
-        steps = positions[:, None] + np.arange(horizon)[None, :]
-        times.append(np.asarray(series.time[steps.ravel()]))
-        origin_times.append(np.asarray(series.time[np.repeat(positions - 1, horizon)]))
-        ids.extend([series.id] * len(positions) * horizon)
-    columns: dict[str, Any] = {}
-    if dataset.id_column is not None:
-        columns[dataset.id_column] = ids
-    columns["origin"] = np.concatenate(origin_times)
-    columns[time_name] = np.concatenate(times)
-    columns["horizon_step"] = np.tile(np.arange(1, horizon + 1), len(actual))
-    for name, values in (("actual", actual), ("forecast", forecast), *baselines.items()):
-        columns[name] = values.ravel()
-    return pd.DataFrame(columns)
+    forecasts = {MODEL: model}
+    for name, values in baselines.items():
+        forecasts[name] = model.with_point(np.concatenate(values))
+    return Scored(forecasts, np.concatenate(actual), np.concatenate(scale))
 
 
 def format_comparison(metrics: dict[str, Any]) -> str:
     """A small table of the model next to the baselines, for the terminal."""
-    names = ("model", *(name for name in BASELINES if name in metrics))
+    names = (MODEL, *(name for name in BASELINES if name in metrics))
     header = f"{'':16}{'MAE':>11}{'RMSE':>11}{'MAPE%':>9}{'sMAPE%':>9}{'MASE':>8}"
     lines = [header]
     for name in names:

@@ -1,5 +1,6 @@
 """Forecasts in original units from trained members at any origins: the one place that turns
-series into model inputs, so training, scoring, backtests and `predict` agree."""
+series into model inputs, so training, scoring, backtests and `predict` agree; and forecasts
+past the end of the data (future timestamps, the recursive strategy)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from rnnforecast.calendar_features import calendar_features
-from rnnforecast.config import Config
 from rnnforecast.data import Dataset, Series
 from rnnforecast.errors import DataError
+from rnnforecast.forecast import Forecast
+from rnnforecast.plan import Plan
 from rnnforecast.scaling import Scaler, series_key
 from rnnforecast.windowing import Windows, windows_at
 
@@ -44,18 +47,18 @@ class InputLayout:
     values: int = 1
 
     @classmethod
-    def of(cls, config: Config, scaler: Scaler) -> InputLayout:
-        """The layout a resolved config describes; embedding indices follow the order of the
-        scaler's series (the training data's order)."""
-        data = config.data
+    def of(cls, plan: Plan, scaler: Scaler) -> InputLayout:
+        """The layout a plan describes; embedding indices follow the order of the scaler's
+        series (the training data's order)."""
+        data = plan.config.data
         values = 1 + len(data.covariates) + len(data.future_covariates)
-        calendar = tuple(data.calendar) if isinstance(data.calendar, list) else ()
         known = (
             *range(1 + len(data.covariates), values),
-            *range(values, values + 2 * len(calendar)),
+            *range(values, values + 2 * len(plan.calendar)),
         )
         ids = {key: index for index, key in enumerate(scaler.center)}
-        return cls(calendar, known, ids if config.model.series_embedding else None, values)
+        embedding = plan.config.model.series_embedding
+        return cls(plan.calendar, known, ids if embedding else None, values)
 
     @property
     def features(self) -> int:
@@ -100,9 +103,9 @@ class Forecaster:
         """The longest lookback of the members: the history a forecast needs."""
         return max(member.lookback for member in self.members)
 
-    def forecast(self, dataset: Dataset, origins: list[np.ndarray]) -> np.ndarray:
-        """Forecasts in original units from each series' `origins`, stacked series by series:
-        `(origins, horizon)`, the median of the members.
+    def forecast(self, dataset: Dataset, origins: list[np.ndarray]) -> Forecast:
+        """Forecasts from each series' `origins` (positions of the first forecast step),
+        stacked series by series: `horizon` steps each, the median of the members.
 
         Each forecast reads the `lookback` rows before its origin and, of the `horizon` rows
         from it on, only the columns known in advance; each origin needs those rows (extend a
@@ -116,26 +119,92 @@ class Forecaster:
         ]
         keys = [series_key(series.id) for series in dataset.series]
         total = sum(len(positions) for positions in origins)
-        if total == 0:
-            return np.empty((0, self.horizon))
-        outputs = []
-        for member in self.members:
+        scaled = np.empty((len(self.members), total, self.horizon), dtype=np.float32)
+        for index, member in enumerate(self.members):
+            if total == 0:
+                break
             windows = windows_at(
                 matrices, origins, member.lookback, self.horizon, self.layout.known
             )
             _check_finite(windows, dataset)
             inputs = model_inputs(windows, self.layout, keys)
-            outputs.append(
-                np.asarray(member.model.predict(inputs, batch_size=PREDICT_BATCH_SIZE, verbose=0))
-            )
-        scaled = np.median(np.stack(outputs), axis=0) if len(outputs) > 1 else outputs[0]
-        forecast = np.empty(scaled.shape, dtype=np.float64)
+            scaled[index] = member.model.predict(inputs, batch_size=PREDICT_BATCH_SIZE, verbose=0)
+        # The median is taken where the networks forecast (scaled, and logged under
+        # `transform.log`), then mapped back like each member.
+        point, members = self._original_units(keys, origins, ensemble_median(scaled), scaled)
+        return Forecast.at(dataset, origins, point, members)
+
+    def _original_units(
+        self, keys: list[str], origins: list[np.ndarray], point: np.ndarray, members: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`point` `(windows, steps)` and `members` `(members, windows, steps)` mapped back
+        from the scaled space, each series' rows by its own scaler."""
+        point_out = np.empty(point.shape, dtype=np.float64)
+        members_out = np.empty(members.shape, dtype=np.float64)
         start = 0
         for key, positions in zip(keys, origins, strict=True):
             rows = slice(start, start + len(positions))
-            forecast[rows] = self.scaler.inverse_target(key, scaled[rows])
+            point_out[rows] = self.scaler.inverse_target(key, point[rows])
+            members_out[:, rows] = self.scaler.inverse_target(key, members[:, rows])
             start = rows.stop
-        return forecast
+        return point_out, members_out
+
+    def forecast_ahead(
+        self, dataset: Dataset, steps: int, known: list[np.ndarray] | None = None
+    ) -> Forecast:
+        """`steps` steps after the end of each series (at least the horizon), one window per
+        series; `known[i]` holds the future covariates of series i over those steps.
+
+        One direct forecast for the horizon; further, horizon after horizon, each reading the
+        forecasts before it as history (the recursive strategy: errors compound). The last
+        round starts `horizon` steps before the end, so no known value past `steps` is needed.
+        """
+        horizon = self.horizon
+        lengths = np.array([len(series) for series in dataset.series])
+        extended = extend_series(dataset, future_ranges(dataset, steps), known)
+        done = 0
+        while done < steps:
+            start = min(done, steps - horizon)
+            rounds = self.forecast(extended, [np.array([n + start]) for n in lengths]).point
+            for series, length, values in zip(extended.series, lengths, rounds, strict=True):
+                series.values[length + done : length + start + horizon, 0] = values[done - start :]
+            done = start + horizon
+        point = np.stack(
+            [series.values[n:, 0] for series, n in zip(extended.series, lengths, strict=True)]
+        )
+        return Forecast.at(extended, [np.array([n]) for n in lengths], point)
+
+
+def ensemble_median(members: np.ndarray) -> np.ndarray:
+    """The ensemble's forecast `(windows, steps)` from its members' `(members, windows, steps)`:
+    their median, robust to one member that went astray."""
+    return np.median(members, axis=0) if len(members) > 1 else members[0]
+
+
+def future_times(time: pd.Index, frequency: str | None, steps: int) -> pd.Index:
+    """The `steps` timestamps after `time[-1]`: the same frequency, or the next integer steps.
+
+    Example:
+        >>> future_times(pd.RangeIndex(5), None, 2).tolist()
+        [5, 6]
+    """
+    if isinstance(time, pd.DatetimeIndex):
+        return pd.date_range(time[-1], periods=steps + 1, freq=frequency)[1:]
+    step = int(time[1] - time[0]) if len(time) > 1 else 1
+    return pd.Index(int(time[-1]) + step * np.arange(1, steps + 1))
+
+
+def future_ranges(dataset: Dataset, steps: int) -> list[pd.Index]:
+    """Per series, the `steps` timestamps after its end; series of one file usually end
+    together, so each distinct range is built once."""
+    cache: dict[object, pd.Index] = {}
+    ranges = []
+    for series in dataset.series:
+        end = (series.time[-1], series.time[-1] - series.time[-2])
+        if end not in cache:
+            cache[end] = future_times(series.time, dataset.frequency, steps)
+        ranges.append(cache[end])
+    return ranges
 
 
 def extend_series(dataset: Dataset, times: list[Any], known: list[np.ndarray] | None) -> Dataset:

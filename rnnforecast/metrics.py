@@ -1,4 +1,5 @@
-"""Accuracy metrics and the naive baselines every model is compared with, on the same windows.
+"""Accuracy metrics of a forecast, and the comparison of the model with the baselines on the
+same windows.
 
 All functions take arrays of shape `(windows, horizon)` in original units.
 """
@@ -7,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-METRIC_NAMES = ("mae", "mse", "rmse", "mape", "smape", "mase")
-BASELINES = ("naive", "seasonal_naive", "drift")
+from rnnforecast.baselines import BASELINES
 
 
 def mae(actual: np.ndarray, forecast: np.ndarray) -> float:
@@ -78,52 +78,6 @@ def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict[s
         "mape": mape(actual, forecast),
         "smape": smape(actual, forecast),
         "mase": mase(actual, forecast, scale),
-    }
-
-
-def naive_forecast(target: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
-    """The last value before each origin, repeated over the horizon: `(windows, horizon)`."""
-    return np.repeat(target[origins - 1][:, None], horizon, axis=1)
-
-
-def seasonal_naive_forecast(
-    target: np.ndarray, origins: np.ndarray, horizon: int, season_length: int
-) -> np.ndarray:
-    """The value one season before each step, from the last season before the origin.
-
-    Step k (1-based) of the window at origin o takes `target[o + k - 1 - m * ceil(k / m)]`.
-    Falls back to the naive forecast when the history before an origin is shorter than a season.
-    """
-    steps = np.arange(1, horizon + 1)
-    back = season_length * np.ceil(steps / season_length).astype(np.int64)
-    positions = origins[:, None] + steps[None, :] - 1 - back[None, :]
-    if (positions < 0).any():
-        return naive_forecast(target, origins, horizon)
-    return target[positions]
-
-
-def drift_forecast(target: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
-    """The line through the first value and the last value before each origin, extended over
-    the horizon (the naive forecast plus the average change so far).
-
-    Example:
-        >>> drift_forecast(np.array([1.0, 2.0, 3.0, 0.0]), np.array([3]), 2).tolist()
-        [[4.0, 5.0]]
-    """
-    last = target[origins - 1]
-    slope = (last - target[0]) / np.maximum(origins - 1, 1)
-    return last[:, None] + slope[:, None] * np.arange(1, horizon + 1)[None, :]
-
-
-def baseline_forecasts(
-    target: np.ndarray, origins: np.ndarray, horizon: int, season_length: int
-) -> dict[str, np.ndarray]:
-    """Every baseline's forecasts from `origins`, each `(len(origins), horizon)`, using only
-    the values before each origin."""
-    return {
-        "naive": naive_forecast(target, origins, horizon),
-        "seasonal_naive": seasonal_naive_forecast(target, origins, horizon, season_length),
-        "drift": drift_forecast(target, origins, horizon),
     }
 
 

@@ -1,18 +1,16 @@
-"""Building the recurrent network a `model` config section describes; nothing about files."""
+"""Building the recurrent network a plan describes; nothing about files or training."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from rnnforecast.backend import import_keras
-from rnnforecast.config import ModelConfig, TrainingConfig
+from rnnforecast.baselines import baseline_weights
+from rnnforecast.plan import MemberPlan, Plan
 
 CELL_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
-DEFAULT_UNITS = 32
 LOSSES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}
 
 
@@ -35,23 +33,24 @@ class ModelShape:
     series: int = 0
 
 
-def build_model(
-    config: ModelConfig, shape: ModelShape, season_length: int = 1, difference: bool = False
-) -> Any:
-    """A Keras model mapping a `window` `(batch, lookback, features)`, plus optionally the
-    known `future` values `(batch, horizon, known)` and a `series` index, to `(batch, horizon)`.
+def build_model(plan: Plan, member: MemberPlan, shape: ModelShape) -> Any:
+    """The network of ensemble member `member`: a Keras model mapping a `window` `(batch,
+    lookback, features)`, plus optionally the known `future` values `(batch, horizon, known)`
+    and a `series` index, to `(batch, horizon)`.
 
     Recurrent layers (stacked when `units` is a list, optionally bidirectional), joined by the
     flattened future values and a learned series vector when there are any, the hidden dense
-    layers, and a linear dense layer emitting all `horizon` steps at once. Unless
-    `model.baseline` is `none`, the window is taken relative to its last value, and the
+    layers, and a linear dense layer emitting all `horizon` steps at once. Unless the
+    member's baseline is `none`, the window is taken relative to its last value, and the
     forecast is that value plus a trainable linear map of the window that starts as the
-    baseline forecast, plus the network's output. With `difference` the network sees the
-    window's step-to-step changes and forecasts changes, summed over the horizon.
+    baseline forecast, plus the network's output. With `transform.difference` the network sees
+    the window's step-to-step changes and forecasts changes, summed over the horizon.
 
     Example:
-        `build_model(ModelConfig(cell="gru", units=[32]), ModelShape(24, 1, 12))`
+        `build_model(plan, plan.members[0], ModelShape(plan.members[0].lookback, 1, 12))`
     """
+    config = plan.config.model
+    difference = plan.config.transform.difference
     keras = import_keras()
     from rnnforecast.layers import CumulativeSum, TargetDifference, WindowLevel
 
@@ -60,13 +59,13 @@ def build_model(
     lookback, horizon = shape.lookback, shape.horizon
     window = keras.Input(shape=(lookback, shape.features), name="window")
     inputs = {"window": window}
-    baseline = resolve_baseline(config.baseline, lookback, season_length)
+    baseline = member.baseline
     hidden = window
     if baseline != "none":
         hidden, relative_target, level = WindowLevel(horizon, name="window_level")(window)
     if difference:
         hidden = TargetDifference(name="difference")(hidden)
-    units_list = config.units or [DEFAULT_UNITS]
+    units_list = plan.units
     for depth, units in enumerate(units_list):
         recurrent = cell(
             units,
@@ -109,7 +108,7 @@ def build_model(
         linear = layers.Dense(
             horizon,
             kernel_initializer=keras.initializers.Constant(
-                baseline_weights(baseline, lookback, horizon, season_length)
+                baseline_weights(baseline, lookback, horizon, plan.season_length)
             ),
             name="linear",
         )(relative_target)
@@ -117,36 +116,9 @@ def build_model(
     return keras.Model(inputs, forecast, name=f"rnnforecast_{config.cell}")
 
 
-def baseline_weights(kind: str, lookback: int, horizon: int, season_length: int) -> np.ndarray:
-    """`(lookback, horizon)` weights that map a window relative to its last value to the
-    baseline forecast relative to that value: zeros for naive, `1 / lookback` for the window
-    mean, and for seasonal naive a one at the same point of the last season for each step.
-
-    Example:
-        >>> baseline_weights("seasonal_naive", 3, 3, 2)[:, 2].tolist()
-        [0.0, 1.0, 0.0]
-    """
-    weights = np.zeros((lookback, horizon), dtype="float32")
-    if kind == "mean":
-        weights[:] = 1 / lookback
-    elif kind == "seasonal_naive":
-        steps = np.arange(horizon)
-        weights[lookback - season_length + steps % season_length, steps] = 1.0
-    return weights
-
-
-def resolve_baseline(baseline: str, lookback: int, season_length: int) -> str:
-    """`auto` is seasonal naive when the window covers a season of a seasonal series, naive
-    otherwise; a seasonal naive baseline the window cannot cover falls back to naive."""
-    if baseline in ("auto", "seasonal_naive"):
-        return "seasonal_naive" if 1 < season_length <= lookback else "naive"
-    return baseline
-
-
-def compile_model(model: Any, config: TrainingConfig) -> None:
-    """Attach the optimizer and loss the `training` section names (resolved: training always
-    sets the learning rate; Keras' usual 0.001 otherwise)."""
+def compile_model(model: Any, plan: Plan) -> None:
+    """Attach the optimizer, learning rate and loss of the plan."""
     keras = import_keras()
-    optimizer = getattr(keras.optimizers, OPTIMIZERS[config.optimizer])
-    rate = config.learning_rate or 0.001
-    model.compile(optimizer=optimizer(learning_rate=rate), loss=LOSSES[config.loss])
+    training = plan.config.training
+    optimizer = getattr(keras.optimizers, OPTIMIZERS[training.optimizer])
+    model.compile(optimizer=optimizer(learning_rate=plan.learning_rate), loss=LOSSES[training.loss])

@@ -4,6 +4,7 @@ where to save them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -139,6 +140,6 @@ def loss_figure(history: pd.DataFrame) -> Figure:
     return figure
 
 
-def save_figure(figure: Figure, path: str) -> None:
+def save_figure(figure: Figure, path: Path | str) -> None:
     """Save as PNG."""
     figure.savefig(path, dpi=110, format="png")

@@ -1,58 +1,74 @@
-"""The run directory: artifact names, atomic writing, loading and the manifest.
+"""The run directory and the backtest folder: their file names, the one code that writes
+them, loading a run back, and the manifest.
 
-A run is written into a hidden staging folder beside its final place and renamed into place only
-when every file is complete, so a failed or killed run never leaves a half-written run directory.
-Staging folders of runs killed outright (SIGKILL) are swept on the next run into the same folder.
+Every file name of a run lives here and nowhere else. `save_run` writes every file of a run
+into a staging folder (see `staging.staged_directory`), which becomes the run directory only
+when complete; `load_run` reads it back and refuses a run it cannot trust.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import platform
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
+from matplotlib.figure import Figure
 
 from rnnforecast.config import Config, config_from_dict, dump_config
-from rnnforecast.errors import ConfigError, OutputError, RunError
+from rnnforecast.errors import ConfigError, RunError
 from rnnforecast.forecaster import Forecaster, InputLayout, Member
+from rnnforecast.plan import Plan
+from rnnforecast.plots import save_figure
 from rnnforecast.scaling import Scaler
 
 MODELS_DIR = "models"
 SCALER_FILE = "scaler.json"
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
+SPLIT_FILE = "split.json"
 HISTORY_FILE = "history.csv"
 FORECAST_TEST_FILE = "forecast_test.csv"
 FORECAST_PLOT_FILE = "forecast.png"
 LOSS_PLOT_FILE = "loss.png"
 MANIFEST_FILE = "manifest.json"
-REQUIRED_FILES = (SCALER_FILE, CONFIG_FILE, METRICS_FILE, MANIFEST_FILE)
+REQUIRED_FILES = (SCALER_FILE, CONFIG_FILE, METRICS_FILE, SPLIT_FILE, MANIFEST_FILE)
+
+BACKTEST_FILE = "backtest.csv"
+BACKTEST_METRICS_FILE = "backtest.json"
+BACKTEST_PLOT_FILE = "backtest.png"
 
 # Bumped when the layout or meaning of a run directory changes incompatibly.
-RUN_FORMAT_VERSION = 2
-STAGING_PREFIX = ".staging-"
+RUN_FORMAT_VERSION = 3
 PACKAGES = ("rnnforecast", "tensorflow", "keras", "numpy", "pandas", "pydantic")
 
 
 @dataclass(frozen=True)
 class Run:
-    """A finished run directory, loaded without TensorFlow; `load_model` imports it."""
+    """A finished run directory, loaded without TensorFlow; `load_forecaster` imports it.
+
+    Attributes:
+        plan: the plan the run was trained with (from its resolved `config.yaml`).
+        split: per series key, the first timestamps of its validation and test parts and its
+            last one, as text (`splitting.boundary_times`).
+    """
 
     path: Path
-    config: Config
+    plan: Plan
     scaler: Scaler
     manifest: dict[str, Any]
     metrics: dict[str, Any]
+    split: dict[str, dict[str, str]]
+
+    @property
+    def config(self) -> Config:
+        """The resolved config the run was trained with."""
+        return self.plan.config
 
     def load_forecaster(self) -> Forecaster:
         """The trained members (the final, refit ones when `training.refit` is on), ready to
@@ -62,10 +78,11 @@ class Run:
         keras = import_keras()
         import rnnforecast.layers  # noqa: F401  (registers the custom layers for loading)
 
-        layout = InputLayout.of(self.config, self.scaler)
-        window = self.config.window
+        layout = InputLayout.of(self.plan, self.scaler)
+        horizon = self.plan.horizon
         members = []
-        for number, lookback in enumerate(self.lookbacks, start=1):
+        for member in self.plan.members:
+            number, lookback = member.number, member.lookback
             path = self.path / member_file(number)
             try:
                 model = keras.models.load_model(path, compile=False)
@@ -78,25 +95,17 @@ class Run:
             shapes = {tensor.name: tuple(tensor.shape) for tensor in model.inputs}
             expected = {"window": (None, lookback, layout.features)}
             if layout.known:
-                expected["future"] = (None, window.horizon, len(layout.known))
+                expected["future"] = (None, horizon, len(layout.known))
             if layout.series_ids is not None:
                 expected["series"] = (None,)
-            if shapes != expected or tuple(model.output_shape) != (None, window.horizon):
+            if shapes != expected or tuple(model.output_shape) != (None, horizon):
                 raise RunError(
                     f"{path}: the model maps {model.input_shape} to {model.output_shape}, but "
                     f"{CONFIG_FILE} says lookback {lookback}, {layout.features} feature(s) and "
-                    f"horizon {window.horizon}. The run directory was edited or mixed up; train "
-                    "again."
+                    f"horizon {horizon}. The run directory was edited or mixed up; train again."
                 )
             members.append(Member(model, lookback))
-        return Forecaster(members, self.scaler, window.horizon, layout)
-
-    @property
-    def lookbacks(self) -> list[int]:
-        """The lookback of each ensemble member."""
-        if self.config.window.lookback is None:  # a run's config always has it resolved
-            raise RunError(f"{self.path / CONFIG_FILE} has no `window.lookback`; train again.")
-        return self.config.training.member_lookbacks(self.config.window.lookback)
+        return Forecaster(members, self.scaler, horizon, layout)
 
     @property
     def features(self) -> int:
@@ -114,104 +123,6 @@ def default_run_dir(config: Config, now: datetime | None = None, suffix: str = "
     """`<output.dir>/<output.name><suffix>-<UTC timestamp>`."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     return config.output.dir / f"{config.output.name}{suffix}-{stamp}"
-
-
-@contextlib.contextmanager
-def staged_directory(final: Path) -> Iterator[Path]:
-    """Yield an empty staging folder that becomes `final` only if the block succeeds.
-
-    On any exception (including KeyboardInterrupt and SystemExit) the staging folder is removed.
-    The finished folder gets the permissions the umask gives a new folder, so other users and
-    jobs can read it as they could any folder made by hand.
-    """
-    if final.exists() and (not final.is_dir() or any(final.iterdir())):
-        raise RunError(
-            f"{final}: the folder already exists and is not empty. Choose another folder "
-            "(--run-dir, --output-dir) or remove it."
-        )
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        sweep_stale_staging(final.parent)
-        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{final.name}-", dir=final.parent))
-        (staging / ".pid").write_text(str(os.getpid()))
-    except OSError as error:
-        raise OutputError(f"{final}: cannot create the run directory ({error}).") from None
-    try:
-        yield staging
-        (staging / ".pid").unlink()
-        staging.chmod(0o777 & ~_umask())
-        if final.exists():
-            final.rmdir()  # an empty folder the user made for the run
-        os.replace(staging, final)
-    except OSError as error:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise OutputError(f"{final}: cannot write the run directory ({error}).") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _umask() -> int:
-    """The process umask, read without changing it where Linux tells it (TensorFlow runs
-    threads that may create files meanwhile)."""
-    with contextlib.suppress(OSError, ValueError, StopIteration):
-        status = Path("/proc/self/status").read_text().splitlines()
-        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def sweep_stale_staging(folder: Path) -> None:
-    """Remove staging folders whose process no longer runs (runs killed with SIGKILL)."""
-    for staging in folder.glob(f"{STAGING_PREFIX}*"):
-        try:
-            pid = int((staging / ".pid").read_text())
-        except (OSError, ValueError):
-            pid = None
-        if pid is None or not _process_alive(pid):
-            shutil.rmtree(staging, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(temporary_path)` and move the result to `path` only if it succeeds, so an
-    existing file is never left half overwritten. The folder must exist."""
-    if not path.parent.is_dir():
-        raise OutputError(f"{path}: the folder {path.parent} does not exist. Create it first.")
-    if path.is_dir():
-        raise OutputError(f"{path}: is a folder; give a file name.")
-    try:
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
-    except OSError as error:
-        raise OutputError(f"{path}: cannot write here ({error}).") from None
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except OSError as error:
-        _remove(temporary)
-        raise OutputError(f"{path}: cannot write it ({error}).") from None
-    except BaseException:
-        _remove(temporary)
-        raise
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
 
 
 def json_text(data: dict[str, Any]) -> str:
@@ -234,14 +145,71 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def write_run_metadata(
-    folder: Path, config: Config, scaler: Scaler, metrics: dict[str, Any], manifest: dict[str, Any]
-) -> None:
-    """Write the resolved config, scaler, metrics and manifest into a (staging) run folder."""
-    (folder / CONFIG_FILE).write_text(dump_config(config), encoding="utf-8")
-    write_json(folder / SCALER_FILE, scaler.to_dict())
-    write_json(folder / METRICS_FILE, metrics)
-    write_json(folder / MANIFEST_FILE, manifest)
+@dataclass(frozen=True)
+class RunContents:
+    """Everything a run directory holds, ready to write.
+
+    Attributes:
+        config: the resolved config (`config.yaml`).
+        forecaster: the saved members and their scaler (`models/`, `scaler.json`).
+        metrics: the test figures and training summary (`metrics.json`).
+        split: per series key, the boundaries of its parts (`split.json`).
+        history: the losses per member, phase and epoch (`history.csv`).
+        test_forecasts: every test forecast/actual pair (`forecast_test.csv`).
+        forecast_figure, loss_figure: `forecast.png`, `loss.png`.
+        manifest: versions, data checksum, seed (`manifest.json`).
+    """
+
+    config: Config
+    forecaster: Forecaster
+    metrics: dict[str, Any]
+    split: dict[str, dict[str, str]]
+    history: pd.DataFrame
+    test_forecasts: pd.DataFrame
+    forecast_figure: Figure
+    loss_figure: Figure
+    manifest: dict[str, Any]
+
+
+def save_run(folder: Path, contents: RunContents) -> None:
+    """Write every file of a run into `folder`, a staging folder (`staging.staged_directory`)."""
+    (folder / MODELS_DIR).mkdir()
+    for number, member in enumerate(contents.forecaster.members, start=1):
+        member.model.save(folder / member_file(number))
+    write_json(folder / SCALER_FILE, contents.forecaster.scaler.to_dict())
+    (folder / CONFIG_FILE).write_text(dump_config(contents.config), encoding="utf-8")
+    write_json(folder / METRICS_FILE, contents.metrics)
+    write_json(folder / SPLIT_FILE, contents.split)
+    contents.history.to_csv(folder / HISTORY_FILE, index=False)
+    contents.test_forecasts.to_csv(folder / FORECAST_TEST_FILE, index=False)
+    save_figure(contents.forecast_figure, folder / FORECAST_PLOT_FILE)
+    save_figure(contents.loss_figure, folder / LOSS_PLOT_FILE)
+    write_json(folder / MANIFEST_FILE, contents.manifest)
+
+
+@dataclass(frozen=True)
+class BacktestContents:
+    """Everything a backtest folder holds, ready to write.
+
+    Attributes:
+        pairs: every forecast/actual pair with its fold (`backtest.csv`).
+        summary: per fold and overall figures (`backtest.json`).
+        figure: the folds of the first few series (`backtest.png`).
+        config: the resolved config of the last fold's model (`config.yaml`).
+    """
+
+    pairs: pd.DataFrame
+    summary: dict[str, Any]
+    figure: Figure
+    config: Config
+
+
+def save_backtest(folder: Path, contents: BacktestContents) -> None:
+    """Write every file of a backtest into `folder`, a staging folder."""
+    contents.pairs.to_csv(folder / BACKTEST_FILE, index=False)
+    write_json(folder / BACKTEST_METRICS_FILE, contents.summary)
+    save_figure(contents.figure, folder / BACKTEST_PLOT_FILE)
+    (folder / CONFIG_FILE).write_text(dump_config(contents.config), encoding="utf-8")
 
 
 def build_manifest(config: Config, checksum: str | None) -> dict[str, Any]:
@@ -298,10 +266,14 @@ def load_run(path: Path | str) -> Run:
         raise RunError(f"{folder / CONFIG_FILE}: cannot read it ({error}).") from None
     try:
         config = config_from_dict(raw if isinstance(raw, dict) else {}, str(folder / CONFIG_FILE))
+        plan = Plan.of(config)
     except ConfigError as error:
-        raise RunError(f"{error} The run directory is damaged or incompatible.") from None
+        raise RunError(
+            f"{folder / CONFIG_FILE}: {error} The run directory is damaged or incompatible."
+        ) from None
     scaler = Scaler.from_dict(_read_json(folder / SCALER_FILE))
-    run = Run(folder, config, scaler, manifest, _read_json(folder / METRICS_FILE))
+    split = _read_json(folder / SPLIT_FILE)
+    run = Run(folder, plan, scaler, manifest, _read_json(folder / METRICS_FILE), split)
     if scaler.columns() != {run.features}:
         raise RunError(
             f"{folder / SCALER_FILE}: expected {run.features} value(s) per series (target and "

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset
-from rnnforecast.errors import ConfigError, DataError, RunError
+from rnnforecast.errors import RunError
 from rnnforecast.scaling import series_key
 
 
@@ -96,87 +95,3 @@ def _position(time: pd.Index, text: str, after: bool = False) -> int:
     value = pd.Timestamp(text) if isinstance(time, pd.DatetimeIndex) else int(text)
     side = "right" if after else "left"
     return int(time.searchsorted(value, side=side))
-
-
-def check_covariates(dataset: Dataset, points: list[SplitPoints]) -> None:
-    """Raise `DataError` for a covariate that never changes in any training part: the model
-    cannot learn what it does, yet would react to it arbitrarily once it changes."""
-    for column, name in enumerate(dataset.value_columns[1:], start=1):
-        varies = any(
-            np.ptp(series.values[: point.train_end, column]) > 0
-            for series, point in zip(dataset.series, points, strict=True)
-            if point.train_end > 0
-        )
-        if not varies:
-            value = dataset.series[0].values[0, column]
-            raise DataError(
-                f"{dataset.source}: covariate {name!r} is constant ({value:g}) over the training "
-                "part, so the model cannot learn its effect. Remove it from the config's "
-                "covariates, or move the split (`split.validation`, `split.test`) so it changes "
-                "in training."
-            )
-
-
-def check_split(
-    dataset: Dataset, points: list[SplitPoints], config: Config, test: bool = True
-) -> None:
-    """Raise `ConfigError` naming the keys in conflict when a part is too short for windows
-    (without `test`, the data has no test part: a backtest fold)."""
-    lookback = max(config.training.member_lookbacks(config.window.lookback or 0))
-    horizon = config.window.horizon
-    for series, point in zip(dataset.series, points, strict=True):
-        label = dataset.label(series)
-        validation = point.validation_end - point.train_end
-        if test and point.length - point.validation_end < horizon:
-            test_size = point.length - point.validation_end
-            raise ConfigError(
-                f"{label}: the test part has {test_size} point(s), fewer than `window.horizon` "
-                f"({horizon}). Received: split.test={config.split.test}. Raise `split.test` or "
-                "lower `window.horizon`."
-            )
-        if 0 < validation < horizon:
-            raise ConfigError(
-                f"{label}: the validation part has {validation} point(s), fewer than "
-                f"`window.horizon` ({horizon}). Received: split.validation="
-                f"{config.split.validation}. Raise `split.validation` or set it to 0."
-            )
-        if point.train_end < lookback + horizon:
-            key = (
-                "training.ensemble_lookbacks"
-                if lookback != (config.window.lookback or 0)
-                else "window.lookback"
-            )
-            raise ConfigError(
-                f"{label}: `{key}` + `window.horizon` ({lookback} + {horizon}) must fit "
-                f"in the training part ({max(point.train_end, 0)} of {point.length} points). "
-                f"Received: lookback={lookback}, horizon={horizon}, split.validation="
-                f"{config.split.validation}, split.test={config.split.test}. Lower them or "
-                "use a longer series."
-            )
-
-
-def check_transforms(dataset: Dataset, config: Config, original_log: object = None) -> None:
-    """Raise `DataError` for data the resolved transforms cannot take: calendar features on
-    integer steps, values <= 0 under `transform.log` (the saved model is refit on them all);
-    `original_log` is the setting before it was resolved, for the message."""
-    calendar = config.data.calendar
-    if (
-        isinstance(calendar, list)
-        and calendar
-        and not isinstance(dataset.series[0].time, pd.DatetimeIndex)
-    ):
-        raise DataError(
-            f"{dataset.source}: `data.calendar` lists {calendar}, but the series has integer "
-            "steps, not dates. Set `data.time_column` to a date column, or `data.calendar: none`."
-        )
-    if config.transform.log is True:
-        for series in dataset.series:
-            low = float(series.target.min())
-            if low <= 0:
-                chosen = " (chosen because the training part is positive)"
-                raise DataError(
-                    f"{dataset.label(series)}: `transform.log`"
-                    f"{chosen if original_log == 'auto' else ''} needs positive values, but the "
-                    f"target goes down to {low:g}, and the saved model is refit on the whole "
-                    "history. Set `transform.log: false`, or shift the target to be positive."
-                )

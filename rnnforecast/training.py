@@ -1,5 +1,5 @@
-"""`train(config) -> Run`: data, split, defaults, fit, score on the test part, refit on the
-whole history, save, in that order."""
+"""`train(config) -> Run`: data, split, plan, fit, score on the test part, refit on the whole
+history, save, in that order."""
 
 from __future__ import annotations
 
@@ -12,40 +12,32 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast import interruption
-from rnnforecast.backend import import_keras, seed_everything
+from rnnforecast.backend import import_keras, import_tensorflow, seed_everything
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset, load_dataset
-from rnnforecast.defaults import resolve_defaults
-from rnnforecast.errors import DataError
+from rnnforecast.errors import ConfigError
 from rnnforecast.evaluation import score_part
+from rnnforecast.events import Events
 from rnnforecast.forecaster import Forecaster, InputLayout, Member, feature_matrix, model_inputs
 from rnnforecast.models import ModelShape, build_model, compile_model
-from rnnforecast.plots import forecast_figure, loss_figure, save_figure
-from rnnforecast.prediction import series_panels
+from rnnforecast.panels import series_panels
+from rnnforecast.plan import MemberPlan, Plan, make_plan
+from rnnforecast.plots import forecast_figure, loss_figure
 from rnnforecast.run import (
-    FORECAST_PLOT_FILE,
     FORECAST_TEST_FILE,
-    HISTORY_FILE,
-    LOSS_PLOT_FILE,
-    MODELS_DIR,
     Run,
+    RunContents,
     build_manifest,
     default_run_dir,
     load_run,
-    member_file,
-    staged_directory,
-    write_run_metadata,
+    save_run,
 )
 from rnnforecast.scaling import Scaler, series_key
-from rnnforecast.splitting import (
-    SplitPoints,
-    boundary_times,
-    check_covariates,
-    check_split,
-    check_transforms,
-    split_points,
-)
+from rnnforecast.splitting import SplitPoints, boundary_times, split_points
+from rnnforecast.staging import staged_directory
 from rnnforecast.windowing import Windows, stack_windows
+
+HOLDOUT, REFIT = "holdout", "refit"
 
 
 @dataclass(frozen=True)
@@ -54,7 +46,7 @@ class Fitted:
 
     Attributes:
         summaries: per member, epochs run, best epoch and its loss.
-        history: per member and epoch, the losses (columns member, epoch, loss[, val_loss]).
+        history: per member and epoch, the losses (columns epoch, loss[, val_loss], member).
     """
 
     forecaster: Forecaster
@@ -62,7 +54,12 @@ class Fitted:
     history: pd.DataFrame
 
 
-def train(config: Config, run_dir: Path | None = None, progress: str = "auto") -> Run:
+def train(
+    config: Config,
+    run_dir: Path | None = None,
+    progress: str = "auto",
+    events: Events | None = None,
+) -> Run:
     """Train the model a config describes and write its run directory.
 
     Args:
@@ -70,6 +67,7 @@ def train(config: Config, run_dir: Path | None = None, progress: str = "auto") -
         run_dir: where the run goes; `<output.dir>/<output.name>-<timestamp>` by default.
         progress: `"bar"` (Keras' progress bar), `"epoch"` (one line per epoch), `"none"`, or
             `"auto"`: the bar on a terminal, one line per epoch otherwise (cron logs).
+        events: receives each step with its duration and each epoch (see `events.Events`).
 
     Returns:
         The finished `Run`; its `metrics` hold the test scores next to the naive baselines.
@@ -77,70 +75,64 @@ def train(config: Config, run_dir: Path | None = None, progress: str = "auto") -
     Example:
         `train(load_config("configs/sine.yaml", ["training.epochs=2"]))`
     """
-    dataset = load_dataset(config.data)
-    points = split_points(dataset, config)
-    config = prepare(config, dataset, points)
-    final = run_dir or default_run_dir(config)
+    events = events or Events()
+    with events.step("data + split"):
+        dataset = load_dataset(config.data)
+        points = split_points(dataset, config)
+        plan = make_plan(config, dataset, points)
+    final = run_dir or default_run_dir(plan.config)
     with staged_directory(final) as folder:
-        holdout = fit_forecaster(config, dataset, points, progress)
-        metrics, pairs = score_part(
-            holdout.forecaster,
-            dataset,
-            bounds=[(p.validation_end, p.length) for p in points],
-            history_ends=[p.train_end for p in points],
-        )
-        saved, history = holdout, holdout.history.assign(phase="holdout")
-        if config.training.refit:
-            saved = refit(config, dataset, holdout, progress)
-            history = pd.concat([history, saved.history.assign(phase="refit")])
+        holdout = fit_forecaster(plan, dataset, points, progress, events=events)
+        with events.step("test forecasts + metrics"):
+            scored = score_part(
+                holdout.forecaster,
+                dataset,
+                bounds=[(p.validation_end, p.length) for p in points],
+                history_ends=[p.train_end for p in points],
+            )
+        saved, history = holdout, holdout.history.assign(phase=HOLDOUT)
+        if plan.config.training.refit:
+            saved = refit(plan, dataset, holdout, progress, events)
+            history = pd.concat([history, saved.history.assign(phase=REFIT)])
         metrics = {
             "part": "test",
-            **metrics,
-            "models": models_note(config, points),
-            "training": _training_summary(holdout, saved if config.training.refit else None),
-            "split": boundary_times(dataset, points),
+            **scored.metrics(dataset.season_length),
+            "models": models_note(plan, points),
+            "training": _training_summary(holdout, saved if plan.config.training.refit else None),
         }
-        (folder / MODELS_DIR).mkdir()
-        for number, member in enumerate(saved.forecaster.members, start=1):
-            member.model.save(folder / member_file(number))
-        pairs.to_csv(folder / FORECAST_TEST_FILE, index=False)
-        history.to_csv(folder / HISTORY_FILE, index=False)
-        write_run_metadata(
-            folder,
-            config,
-            saved.forecaster.scaler,
-            metrics,
-            build_manifest(config, dataset.checksum),
-        )
-        # The past as the scored model saw it (out of sample over the test part), the future
-        # from the saved one.
-        panels = series_panels(
-            holdout.forecaster, dataset, config, points, ahead_by=saved.forecaster
-        )
-        figure = forecast_figure(panels, dataset.target, total=len(dataset.series))
-        save_figure(figure, str(folder / FORECAST_PLOT_FILE))
-        save_figure(loss_figure(history), str(folder / LOSS_PLOT_FILE))
+        with events.step("plots"):
+            # The past as the scored model saw it (out of sample over the test part), the
+            # future from the saved one.
+            panels = series_panels(holdout.forecaster, dataset, points, ahead_by=saved.forecaster)
+            figures = (
+                forecast_figure(panels, dataset.target, total=len(dataset.series)),
+                loss_figure(history),
+            )
+        with events.step("save run"):
+            save_run(
+                folder,
+                RunContents(
+                    config=plan.config,
+                    forecaster=saved.forecaster,
+                    metrics=metrics,
+                    split=boundary_times(dataset, points),
+                    history=history,
+                    test_forecasts=scored.pairs(dataset),
+                    forecast_figure=figures[0],
+                    loss_figure=figures[1],
+                    manifest=build_manifest(plan.config, dataset.checksum),
+                ),
+            )
     return load_run(final)
 
 
-def prepare(
-    config: Config, dataset: Dataset, points: list[SplitPoints], test: bool = True
-) -> Config:
-    """The config with the values chosen from the data, checked against the split (which has
-    no test part without `test`)."""
-    resolved = resolve_defaults(config, dataset, points)
-    check_split(dataset, points, resolved, test)
-    check_covariates(dataset, points)
-    check_transforms(dataset, resolved, config.transform.log)
-    return resolved
-
-
 def fit_forecaster(
-    config: Config,
+    plan: Plan,
     dataset: Dataset,
     points: list[SplitPoints],
     progress: str,
     epochs: list[int] | None = None,
+    events: Events | None = None,
 ) -> Fitted:
     """Fit the scaler on each series' training part, then every ensemble member on the
     windows whose targets lie in it, early-stopped on the validation part.
@@ -148,85 +140,111 @@ def fit_forecaster(
     Args:
         epochs: per member, train exactly this many epochs without early stopping (a refit).
     """
-    scaler = fit_scaler(dataset, points, config)
-    layout = InputLayout.of(config, scaler)
-    matrices = [feature_matrix(series, dataset, scaler, layout) for series in dataset.series]
+    events = events or Events()
+    phase = HOLDOUT if epochs is None else REFIT
+    with events.step("scaling + windows"):
+        scaler = fit_scaler(dataset, points, plan)
+        layout = InputLayout.of(plan, scaler)
+        matrices = [feature_matrix(series, dataset, scaler, layout) for series in dataset.series]
     keys = [series_key(series.id) for series in dataset.series]
-    horizon, stride = config.window.horizon, config.window.stride
     members, summaries, histories = [], [], []
-    lookbacks = config.training.member_lookbacks(config.window.lookback or 0)
-    for number, lookback in enumerate(lookbacks, start=1):
-        seed = config.training.seed + number - 1
-        seed_everything(seed)
-        training = stack_windows(
-            matrices, [(0, p.train_end) for p in points], lookback, horizon, stride, layout.known
-        )
-        validation = stack_windows(
-            matrices,
-            [(p.train_end, p.validation_end) for p in points],
-            lookback,
-            horizon,
-            known=layout.known,
-        )
-        shape = ModelShape(
-            lookback, layout.features, horizon, len(layout.known), len(scaler.center)
-        )
-        model = build_model(config.model, shape, dataset.season_length, config.transform.difference)
-        compile_model(model, config.training)
-        member_epochs = None if epochs is None else epochs[number - 1]
-        if epochs is None and baseline_only(config, points):
+    for member in plan.members:
+        with events.step("seed"):
+            seed_everything(member.seed)
+        with events.step("scaling + windows"):
+            training, validation = member_windows(plan, member, matrices, points, layout)
+        with events.step("build + compile"):
+            shape = ModelShape(
+                member.lookback, layout.features, plan.horizon, len(layout.known), len(keys)
+            )
+            model = build_model(plan, member, shape)
+            compile_model(model, plan)
+        member_epochs = None if epochs is None else epochs[member.number - 1]
+        if epochs is None and baseline_only(plan, points):
             member_epochs = 0
-        summary, history = fit(
-            model,
-            (model_inputs(training, layout, keys), training),
-            (model_inputs(validation, layout, keys), validation),
-            config,
-            progress,
-            member_epochs,
-            seed,
-        )
-        members.append(Member(model, lookback))
+        with events.step("fit", member=member.number, phase=phase):
+            summary, history = fit(
+                model,
+                (model_inputs(training, layout, keys), training),
+                (model_inputs(validation, layout, keys), validation),
+                plan,
+                progress,
+                member_epochs,
+                member,
+                _EpochReporter(events, member.number, len(plan.members), phase),
+            )
+        members.append(Member(model, member.lookback))
         summaries.append(summary)
-        histories.append(history.assign(member=number))
-    forecaster = Forecaster(members, scaler, horizon, layout)
+        histories.append(history.assign(member=member.number))
+    forecaster = Forecaster(members, scaler, plan.horizon, layout)
     return Fitted(forecaster, summaries, pd.concat(histories, ignore_index=True))
 
 
-def baseline_only(config: Config, points: list[SplitPoints]) -> bool:
+def member_windows(
+    plan: Plan,
+    member: MemberPlan,
+    matrices: list[np.ndarray],
+    points: list[SplitPoints],
+    layout: InputLayout,
+) -> tuple[Windows, Windows]:
+    """A member's training windows (targets in each series' training part, every `stride`
+    steps) and validation windows (targets in its validation part)."""
+    training = stack_windows(
+        matrices,
+        [(0, p.train_end) for p in points],
+        member.lookback,
+        plan.horizon,
+        plan.stride,
+        layout.known,
+    )
+    validation = stack_windows(
+        matrices,
+        [(p.train_end, p.validation_end) for p in points],
+        member.lookback,
+        plan.horizon,
+        known=layout.known,
+    )
+    return training, validation
+
+
+def baseline_only(plan: Plan, points: list[SplitPoints]) -> bool:
     """Whether the model stays its untrained baseline: when every series was too short to
     keep the validation part `split.validation` asked for, nothing can show that training
     beats the baseline (the rule `fit` applies with a validation part)."""
-    dropped = isinstance(config.split.validation, float) and config.split.validation > 0
+    asked = plan.config.split.validation
+    dropped = isinstance(asked, float) and asked > 0
     return (
         dropped
-        and config.model.baseline != "none"
+        and plan.baseline != "none"
         and all(point.validation_end == point.train_end for point in points)
     )
 
 
-def refit(config: Config, dataset: Dataset, holdout: Fitted, progress: str) -> Fitted:
+def refit(
+    plan: Plan, dataset: Dataset, holdout: Fitted, progress: str, events: Events | None = None
+) -> Fitted:
     """Every member trained again from scratch on each series' whole history (scaler too),
     for the epochs early stopping chose in the holdout fit."""
     whole = [SplitPoints(len(series), len(series), len(series)) for series in dataset.series]
     epochs = [summary["best_epoch"] for summary in holdout.summaries]
-    return fit_forecaster(config, dataset, whole, progress, epochs)
+    return fit_forecaster(plan, dataset, whole, progress, epochs, events)
 
 
-def models_note(config: Config, points: list[SplitPoints]) -> dict[str, str]:
+def models_note(plan: Plan, points: list[SplitPoints]) -> dict[str, str]:
     """Which model each figure and file comes from, for `metrics.json`."""
-    members = len(config.training.member_lookbacks(config.window.lookback or 0))
+    members = len(plan.members)
     what = f"{members} member(s), median" if members > 1 else "1 member"
-    if baseline_only(config, points):
+    if baseline_only(plan, points):
         what += (
             f"; every series was too short to keep a validation part, so it is its untrained "
-            f"{config.model.baseline} baseline"
+            f"{plan.baseline} baseline"
         )
     scored = (
         f"the test figures and {FORECAST_TEST_FILE} come from a model ({what}) trained on each "
         "series' training part and early-stopped on its validation part; it never saw the test "
         "part"
     )
-    if not config.training.refit:
+    if not plan.config.training.refit:
         return {"test": scored, "saved": "the same model"}
     return {
         "test": scored,
@@ -235,15 +253,15 @@ def models_note(config: Config, points: list[SplitPoints]) -> dict[str, str]:
     }
 
 
-def fit_scaler(dataset: Dataset, points: list[SplitPoints], config: Config) -> Scaler:
+def fit_scaler(dataset: Dataset, points: list[SplitPoints], plan: Plan) -> Scaler:
     """One scaler per series, fitted on its training part only."""
     return Scaler.fit(
-        config.scaling,
+        plan.config.scaling,
         {
             series_key(series.id): series.values[: point.train_end]
             for series, point in zip(dataset.series, points, strict=True)
         },
-        log=config.transform.log is True,
+        log=plan.log,
     )
 
 
@@ -251,15 +269,15 @@ def fit(
     model: Any,
     training: tuple[dict[str, Any], Windows],
     validation: tuple[dict[str, Any], Windows],
-    config: Config,
+    plan: Plan,
     progress: str,
-    epochs: int | None = None,
-    seed: int | None = None,
+    epochs: int | None,
+    member: MemberPlan,
+    reporter: Any = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Fit with early stopping on the validation loss (training loss without validation),
     restoring the best weights; or for exactly `epochs` epochs when given (0: not at all).
-    `seed` orders the shuffled windows (each ensemble member its own; `training.seed` if
-    not given).
+    The member's seed orders the shuffled windows.
 
     The untrained model is the baseline forecast (see `build_model`). When no epoch beats its
     validation loss, the untrained weights are kept and the best epoch is 0: the network only
@@ -270,7 +288,7 @@ def fit(
         loss; the per-epoch losses.
     """
     keras = import_keras()
-    settings = config.training
+    settings = plan.config.training
     (training_inputs, training_windows), (validation_inputs, validation_windows) = (
         training,
         validation,
@@ -288,18 +306,19 @@ def fit(
         return summary, pd.DataFrame({"epoch": [], "loss": []})
     callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
     stopper = None
-    if epochs is None and settings.early_stopping:
+    if epochs is None and plan.patience:
         stopper = keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=settings.early_stopping, restore_best_weights=True
+            monitor=monitor, patience=plan.patience, restore_best_weights=True
         )
         callbacks.append(stopper)
     callbacks.append(_stop_on_request(keras))
-    batch_size = settings.batch_size or 32  # resolve_defaults always sets it
+    if reporter is not None:
+        callbacks.append(reporter.callback(keras))
     validation_data = None
     untrained: tuple[list[Any], float] | None = None
     if has_validation:
         validation_data = window_pipeline(
-            validation_inputs, validation_windows.targets, batch_size, False, 0
+            validation_inputs, validation_windows.targets, plan.batch_size, False, 0
         )
         scores = model.evaluate(validation_data, verbose=0, return_dict=True)
         untrained = (model.get_weights(), float(scores["loss"]))
@@ -308,12 +327,12 @@ def fit(
             window_pipeline(
                 training_inputs,
                 training_windows.targets,
-                batch_size,
+                plan.batch_size,
                 settings.shuffle,
-                settings.seed if seed is None else seed,
+                member.seed,
             ),
             validation_data=validation_data,
-            epochs=epochs or settings.epochs or 1,
+            epochs=epochs or plan.epochs,
             shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data input itself
             callbacks=callbacks,
             verbose=_keras_verbosity(progress),
@@ -326,9 +345,11 @@ def fit(
         model.set_weights(untrained[0])
         summary.update(epochs_run=len(losses), best_loss=untrained[1])
     elif not np.isfinite(losses[best]):
-        raise DataError(
-            "training diverged (the loss became NaN or infinite). Lower "
-            "`training.learning_rate`, or use `scaling: standard` for data with a large range."
+        raise ConfigError(
+            "training diverged (the loss became NaN or infinite). Received: "
+            f"training.learning_rate={plan.learning_rate:g}, scaling={plan.config.scaling}. "
+            "Lower `training.learning_rate`, or use `scaling: standard` for data with a large "
+            "range."
         )
     else:
         summary.update(epochs_run=len(losses), best_epoch=best + 1, best_loss=float(losses[best]))
@@ -359,13 +380,40 @@ def _stop_on_request(keras: Any) -> Any:
     return StopOnRequest()
 
 
+@dataclass(frozen=True)
+class _EpochReporter:
+    """Reports each finished epoch of one member as an `epoch` event."""
+
+    events: Events
+    member: int
+    members: int
+    phase: str
+
+    def callback(self, keras: Any) -> Any:
+        reporter = self
+
+        class ReportEpoch(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                losses = {key: float(value) for key, value in (logs or {}).items()}
+                reporter.events.emit(
+                    "epoch",
+                    reporter.phase,
+                    member=reporter.member,
+                    members=reporter.members,
+                    epoch=epoch + 1,
+                    epochs=self.params.get("epochs"),
+                    **losses,
+                )
+
+        return ReportEpoch()
+
+
 def window_pipeline(
     inputs: dict[str, Any], targets: np.ndarray, batch_size: int, shuffle: bool, seed: int
 ) -> Any:
     """A `tf.data` pipeline of `(inputs, targets)` batches; shuffled windows keep their own
     time order inside, only the order of windows changes."""
-    import tensorflow as tf
-
+    tf = import_tensorflow()
     pipeline = tf.data.Dataset.from_tensor_slices((inputs, targets))
     if shuffle:
         pipeline = pipeline.shuffle(len(targets), seed=seed, reshuffle_each_iteration=True)

@@ -131,3 +131,33 @@ def future_run(tmp_path_factory: pytest.TempPathFactory):
     write_long_csv(folder / "sales.csv")
     (folder / "future.yaml").write_text(FUTURE_CONFIG)
     return train(load_config(folder / "future.yaml"), run_dir=folder / "run", progress="none")
+
+
+def plan_of(*overrides: str):
+    """A plan without data: every key the data would decide given a fixed value, then
+    `overrides` (`key=value`, as `--set` takes them)."""
+    from rnnforecast.config import load_config
+    from rnnforecast.plan import Plan
+
+    fixed = [
+        "data.season_length=1",
+        "data.calendar=[]",
+        "transform.log=false",
+        "window.lookback=6",
+        "window.horizon=3",
+        "model.units=4",
+        "training.batch_size=8",
+        "training.learning_rate=0.001",
+        "training.epochs=1",
+        "training.early_stopping=0",
+        "training.ensemble=1",
+    ]
+    return Plan.of(load_config(None, [*fixed, *overrides]))
+
+
+def predicted(run, input_file=None, **options):
+    """`predict` on the run's data (or `input_file`) as the table the CLI writes."""
+    from rnnforecast.prediction import load_input, predict
+
+    dataset = load_input(run, input_file)
+    return predict(run, dataset, **options).frame(dataset, origin=False)

@@ -4,17 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnforecast.backtest import (
-    BACKTEST_FILE,
-    BACKTEST_METRICS_FILE,
-    BACKTEST_PLOT_FILE,
-    backtest,
-    fold_cuts,
-    run_backtest,
-)
+from rnnforecast.backtest import backtest, fold_cuts, run_backtest
 from rnnforecast.config import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.errors import ConfigError
+from rnnforecast.run import BACKTEST_FILE, BACKTEST_METRICS_FILE, BACKTEST_PLOT_FILE
 from tests.conftest import TINY_OVERRIDES
 
 
@@ -30,19 +24,20 @@ def test_folds_end_a_horizon_before_the_end_and_step_back():
 
 
 def test_backtest_scores_each_fold_against_the_baselines():
-    result = backtest(tiny(), folds=2, step=6)
+    dataset = synthetic_dataset(tiny().data)
+    result = backtest(tiny(), folds=2, step=6, dataset=dataset)
     assert [fold["fold"] for fold in result.folds] == [1, 2]
     assert result.folds[0]["origins"] == {"synthetic series": "229"}
     assert result.folds[1]["origins"] == {"synthetic series": "235"}
     assert result.overall["windows"] == 2
     assert {"model", "naive", "seasonal_naive", "drift", "skill"} <= set(result.overall)
-    pairs = result.pairs
+    pairs = result.pairs(dataset)
     assert len(pairs) == 2 * 4 and pairs["fold"].tolist() == [1] * 4 + [2] * 4
     assert pairs["step"].tolist() == [*range(230, 234), *range(236, 240)]
-    actual = synthetic_dataset(tiny().data).series[0].target
+    actual = dataset.series[0].target
     np.testing.assert_allclose(pairs["actual"], actual[pairs["step"]])
     # Each fold's model was trained on the data before its origin, refit on all of it.
-    assert result.config.training.refit
+    assert result.plan.config.training.refit
 
 
 @pytest.mark.parametrize("refit_each_fold", [True, False])
@@ -56,8 +51,10 @@ def test_nothing_after_an_origin_reaches_its_fold(refit_each_fold: bool):
     tampered = replace(dataset, series=[replace(dataset.series[0], values=values)])
     honest = backtest(config, folds=2, step=6, refit_each_fold=refit_each_fold, dataset=dataset)
     changed = backtest(config, folds=2, step=6, refit_each_fold=refit_each_fold, dataset=tampered)
-    np.testing.assert_allclose(changed.pairs["forecast"], honest.pairs["forecast"], rtol=1e-6)
-    assert (changed.pairs["actual"] != honest.pairs["actual"]).any()
+    np.testing.assert_allclose(
+        changed.scored[1].model.point, honest.scored[1].model.point, rtol=1e-6
+    )
+    assert (changed.scored[1].actual != honest.scored[1].actual).any()
 
 
 def test_run_backtest_writes_its_files_atomically(tmp_path):
@@ -97,7 +94,9 @@ def test_values_after_an_origin_that_the_fold_cannot_take_are_never_read(tmp_pat
             "training.refit=false",
         ],
     )
-    result = backtest(config, folds=1, dataset=load_dataset(config.data))
-    assert result.config.transform.log is True
-    assert np.isfinite(result.pairs["forecast"]).all()
-    assert result.pairs["actual"].tolist() == [0, 0, 0, 0]
+    dataset = load_dataset(config.data)
+    result = backtest(config, folds=1, dataset=dataset)
+    assert result.plan.log is True
+    pairs = result.pairs(dataset)
+    assert np.isfinite(pairs["forecast"]).all()
+    assert pairs["actual"].tolist() == [0, 0, 0, 0]

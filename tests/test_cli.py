@@ -131,12 +131,12 @@ def test_bad_data_exits_with_its_code_and_writes_nothing(case: str, tmp_path: Pa
 
 
 def test_a_failure_after_staging_leaves_no_run_directory(tmp_path: Path, monkeypatch):
-    import rnnforecast.training
+    import rnnforecast.run
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(rnnforecast.training, "save_figure", disk_full)
+    monkeypatch.setattr(rnnforecast.run, "save_figure", disk_full)
     result = invoke("train", "--run-dir", tmp_path / "run", *TINY)
     assert_clean_error(result, 6, "cannot write the run directory", progress=True)
     assert list(tmp_path.iterdir()) == []

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from rnnforecast.config import DataConfig, SyntheticConfig
-from rnnforecast.data import load_dataset, season_length_of, synthetic_dataset
+from rnnforecast.data import load_dataset, synthetic_dataset
 from rnnforecast.errors import DataError
 from tests.conftest import REPO, write_long_csv
 
@@ -128,25 +128,6 @@ def test_missing_and_unreadable_files(tmp_path: Path):
     broken.write_bytes(b"not a parquet file")
     with pytest.raises(DataError, match="cannot read it as PARQUET"):
         load_dataset(config(broken))
-
-
-@pytest.mark.parametrize(
-    ("frequency", "season"),
-    [
-        ("MS", 12),
-        ("ME", 12),
-        ("QS-JAN", 4),
-        ("W-SUN", 52),
-        ("D", 7),
-        ("B", 5),
-        ("h", 24),
-        ("30min", 48),
-        ("YS", 1),
-        (None, 1),
-    ],
-)
-def test_season_length_of_frequency(frequency, season):
-    assert season_length_of(frequency) == season
 
 
 def test_values_keep_their_precision_in_original_units(tmp_path: Path):

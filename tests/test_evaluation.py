@@ -25,9 +25,10 @@ def last_value_forecaster(scaler: Scaler, horizon: int, lookback: int = 12) -> F
 def test_a_model_that_repeats_the_last_value_scores_exactly_like_naive():
     dataset = synthetic_dataset(DataConfig(synthetic={"length": 120, "period": 12}))
     scaler = Scaler.fit("standard", {"": dataset.series[0].values[:80]})
-    metrics, pairs = score_part(
+    scored = score_part(
         last_value_forecaster(scaler, 4), dataset, bounds=[(100, 120)], history_ends=[80]
     )
+    metrics, pairs = scored.metrics(dataset.season_length), scored.pairs(dataset)
     assert metrics["windows"] == 17 and len(pairs) == 17 * 4
     for name in ("mae", "rmse", "smape", "mase"):
         assert metrics["model"][name] == pytest.approx(metrics["naive"][name], rel=1e-5)

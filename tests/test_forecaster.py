@@ -7,7 +7,7 @@ import pytest
 
 from rnnforecast.errors import DataError
 from rnnforecast.prediction import load_input, predict
-from tests.conftest import write_future_file
+from tests.conftest import predicted, write_future_file
 
 
 def test_the_run_resolves_calendar_features_and_has_all_inputs(future_run):
@@ -30,13 +30,12 @@ def test_predict_needs_the_future_covariates(future_run, tmp_path):
 
 
 def test_future_covariates_reach_the_forecast(future_run, tmp_path):
-    dataset = load_input(future_run)
-    forecasts = predict(future_run, dataset, future=write_future_file(tmp_path / "f.csv"))
+    forecasts = predicted(future_run, future=write_future_file(tmp_path / "f.csv"))
     assert forecasts.columns.tolist() == ["region", "month", "forecast"]
     assert len(forecasts) == 2 * 3 and np.isfinite(forecasts["forecast"]).all()
     dearer = tmp_path / "dearer.csv"
     dearer.write_text((tmp_path / "f.csv").read_text().replace(",5", ",9"))
-    changed = predict(future_run, dataset, future=dearer)
+    changed = predicted(future_run, future=dearer)
     assert not np.allclose(changed["forecast"], forecasts["forecast"])
 
 
@@ -46,7 +45,7 @@ def test_a_forecast_reads_nothing_after_its_origin_but_the_known_columns(future_
     forecaster = future_run.load_forecaster()
     dataset = load_input(future_run)
     origin = 40
-    before = forecaster.forecast(dataset, [np.array([origin])] * 2)
+    before = forecaster.forecast(dataset, [np.array([origin])] * 2).point
     tampered_series = []
     for series in dataset.series:
         values = series.values.copy()
@@ -54,14 +53,14 @@ def test_a_forecast_reads_nothing_after_its_origin_but_the_known_columns(future_
         values[origin + 3 :, 1] = -1e6  # the price after the horizon
         tampered_series.append(replace(series, values=values))
     tampered = replace(dataset, series=tampered_series)
-    np.testing.assert_allclose(forecaster.forecast(tampered, [np.array([origin])] * 2), before)
+    after = forecaster.forecast(tampered, [np.array([origin])] * 2).point
+    np.testing.assert_allclose(after, before)
 
 
 def test_recursive_forecast_extends_the_direct_one(future_run, tmp_path):
-    dataset = load_input(future_run)
     future = write_future_file(tmp_path / "f.csv", months=8)
-    direct = predict(future_run, dataset, future=future)
-    longer = predict(future_run, dataset, future=future, steps=8)
+    direct = predicted(future_run, future=future)
+    longer = predicted(future_run, future=future, steps=8)
     assert len(longer) == 2 * 8
     north = longer[longer["region"] == "north"]
     np.testing.assert_allclose(
@@ -70,7 +69,7 @@ def test_recursive_forecast_extends_the_direct_one(future_run, tmp_path):
         rtol=1e-6,
     )
     assert north["month"].iloc[-1].strftime("%Y-%m") == "2020-08"
-    shorter = predict(future_run, dataset, future=future, steps=2)
+    shorter = predicted(future_run, future=future, steps=2)
     np.testing.assert_allclose(
         shorter["forecast"].to_numpy(),
         direct.groupby("region").head(2)["forecast"].to_numpy(),
@@ -87,12 +86,12 @@ def test_recursion_refuses_past_covariates(long_run):
 def test_future_files_with_duplicates_or_gaps_elsewhere(future_run, tmp_path):
     dataset = load_input(future_run)
     good = write_future_file(tmp_path / "f.csv")
-    expected = predict(future_run, dataset, future=good)
+    expected = predicted(future_run, future=good)
     # A blank value at a time no forecast needs is ignored.
     padded = tmp_path / "padded.csv"
     padded.write_text(good.read_text() + "north,2021-06-01,\n")
     np.testing.assert_allclose(
-        predict(future_run, dataset, future=padded)["forecast"], expected["forecast"]
+        predicted(future_run, future=padded)["forecast"], expected["forecast"]
     )
     twice = tmp_path / "twice.csv"
     twice.write_text(good.read_text() + "north,2020-02-01,9\n")

@@ -3,15 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from rnnforecast.metrics import (
-    compare,
-    mape,
-    mase_scale,
-    naive_forecast,
-    score,
-    seasonal_naive_forecast,
-    smape,
-)
+from rnnforecast.metrics import compare, mape, mase_scale, score, smape
 
 
 def test_known_values():
@@ -29,15 +21,6 @@ def test_known_values():
 def test_mape_is_nan_when_every_actual_is_zero_and_smape_handles_zero():
     assert math.isnan(mape(np.zeros((1, 2)), np.ones((1, 2))))
     assert smape(np.zeros((1, 2)), np.zeros((1, 2))) == 0.0
-
-
-def test_naive_and_seasonal_naive_use_only_the_past():
-    target = np.arange(20.0)
-    origins = np.array([10, 15])
-    assert naive_forecast(target, origins, 3).tolist() == [[9, 9, 9], [14, 14, 14]]
-    seasonal = seasonal_naive_forecast(target, origins, horizon=5, season_length=4)
-    assert seasonal.tolist() == [[6, 7, 8, 9, 6], [11, 12, 13, 14, 11]]
-    assert (seasonal < origins[:, None]).all()
 
 
 def test_mase_scale_is_the_in_sample_seasonal_naive_mae():

@@ -3,27 +3,39 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnforecast.config import ModelConfig, TrainingConfig, load_config
 from rnnforecast.models import ModelShape, build_model, compile_model
+from rnnforecast.plan import Plan
 from rnnforecast.run import Run, member_file
 from rnnforecast.scaling import Scaler
+from tests.conftest import plan_of
+
+
+def built(plan: Plan, shape: ModelShape):
+    return build_model(plan, plan.members[0], shape)
 
 
 @pytest.mark.parametrize(
     ("cell", "layer"), [("simple_rnn", "SimpleRNN"), ("lstm", "LSTM"), ("gru", "GRU")]
 )
 def test_each_cell_maps_windows_to_the_horizon(cell: str, layer: str):
-    model = build_model(ModelConfig(cell=cell, units=[4]), ModelShape(6, 2, 3))
+    model = built(plan_of(f"model.cell={cell}"), ModelShape(6, 2, 3))
     output = model.predict({"window": np.zeros((5, 6, 2), dtype="float32")}, verbose=0)
     assert output.shape == (5, 3)
     assert type(model.get_layer(f"{cell}_0")).__name__ == layer
 
 
 def test_stacked_bidirectional_layers_and_dense_head():
-    config = ModelConfig(
-        cell="gru", units=[8, 4], bidirectional=True, dense=[5], dropout=0.1, baseline="none"
+    plan = plan_of(
+        "model.cell=gru",
+        "model.units=[8, 4]",
+        "model.bidirectional=true",
+        "model.dense=[5]",
+        "model.dropout=0.1",
+        "model.baseline=none",
+        "window.lookback=10",
+        "window.horizon=2",
     )
-    model = build_model(config, ModelShape(10, 1, 2))
+    model = built(plan, ModelShape(10, 1, 2))
     names = [layer.name for layer in model.layers]
     assert names == ["window", "bidirectional_0", "bidirectional_1", "dense_0", "forecast"]
     assert model.get_layer("bidirectional_0").forward_layer.return_sequences is True
@@ -32,10 +44,16 @@ def test_stacked_bidirectional_layers_and_dense_head():
 
 
 def test_tutorial_architecture_has_the_classic_parameter_count():
-    config = ModelConfig(
-        cell="simple_rnn", units=[32], activation="relu", dense=[8, 12, 8], baseline="none"
+    plan = plan_of(
+        "model.cell=simple_rnn",
+        "model.units=32",
+        "model.activation=relu",
+        "model.dense=[8, 12, 8]",
+        "model.baseline=none",
+        "window.lookback=4",
+        "window.horizon=1",
     )
-    model = build_model(config, ModelShape(4, 1, 1))
+    model = built(plan, ModelShape(4, 1, 1))
     # SimpleRNN(32): 32*(1+32+1); Dense 8, 12, 8, 1 on top.
     expected = 32 * 34 + (32 * 8 + 8) + (8 * 12 + 12) + (12 * 8 + 8) + (8 + 1)
     assert model.count_params() == expected
@@ -55,8 +73,13 @@ def test_tutorial_architecture_has_the_classic_parameter_count():
 def test_an_untrained_model_starts_from_the_baseline(
     baseline: str, season: int, expected: list[float]
 ):
-    config = ModelConfig(units=[3], baseline=baseline)
-    model = build_model(config, ModelShape(3, 2, 3), season_length=season)
+    plan = plan_of(
+        "model.units=3",
+        f"model.baseline={baseline}",
+        f"data.season_length={season}",
+        "window.lookback=3",
+    )
+    model = built(plan, ModelShape(3, 2, 3))
     head = model.get_layer("forecast")
     head.set_weights([np.zeros_like(weights) for weights in head.get_weights()])
     window = np.array([[[1.0, 50.0], [2.0, 60.0], [3.0, 70.0]]], dtype="float32")
@@ -66,13 +89,13 @@ def test_an_untrained_model_starts_from_the_baseline(
 
 
 def test_model_with_baseline_layer_saves_and_loads(tmp_path: Path):
-    model = build_model(ModelConfig(units=[3]), ModelShape(4, 1, 3), season_length=2)
+    plan = plan_of("model.units=3", "data.season_length=2", "window.lookback=4")
+    model = built(plan, ModelShape(4, 1, 3))
     (tmp_path / "models").mkdir()
     model.save(tmp_path / member_file(1))
     window = np.random.default_rng(0).normal(size=(2, 4, 1)).astype("float32")
-    config = load_config(None, ["window.lookback=4", "window.horizon=3"])
     scaler = Scaler("none", {"": [0.0]}, {"": [1.0]})
-    loaded = Run(tmp_path, config, scaler, {}, {}).load_forecaster().members[0].model
+    loaded = Run(tmp_path, plan, scaler, {}, {}, {}).load_forecaster().members[0].model
     np.testing.assert_allclose(
         loaded.predict({"window": window}, verbose=0), model.predict({"window": window}, verbose=0)
     )
@@ -82,15 +105,23 @@ def test_model_with_baseline_layer_saves_and_loads(tmp_path: Path):
     ("optimizer", "name"), [("adam", "Adam"), ("rmsprop", "RMSprop"), ("sgd", "SGD")]
 )
 def test_compile_uses_the_named_optimizer_and_rate(optimizer: str, name: str):
-    model = build_model(ModelConfig(units=[2]), ModelShape(3, 1, 1))
-    compile_model(model, TrainingConfig(optimizer=optimizer, learning_rate=0.01, loss="huber"))
+    plan = plan_of(
+        "model.units=2",
+        "window.lookback=3",
+        "window.horizon=1",
+        f"training.optimizer={optimizer}",
+        "training.learning_rate=0.01",
+        "training.loss=huber",
+    )
+    model = built(plan, ModelShape(3, 1, 1))
+    compile_model(model, plan)
     assert type(model.optimizer).__name__ == name
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
 
 
 def test_future_values_and_series_embedding_are_model_inputs():
-    config = ModelConfig(units=[4], series_embedding=3)
-    model = build_model(config, ModelShape(6, 3, 2, known=2, series=5), season_length=1)
+    plan = plan_of("model.series_embedding=3", "window.horizon=2")
+    model = built(plan, ModelShape(6, 3, 2, known=2, series=5))
     assert {tensor.name for tensor in model.inputs} == {"window", "future", "series"}
     rng = np.random.default_rng(0)
     inputs = {
@@ -103,8 +134,10 @@ def test_future_values_and_series_embedding_are_model_inputs():
 
 
 def test_differencing_forecasts_changes_summed_onto_the_last_value():
-    config = ModelConfig(units=[3], baseline="naive")
-    model = build_model(config, ModelShape(4, 1, 3), difference=True)
+    plan = plan_of(
+        "model.units=3", "model.baseline=naive", "transform.difference=true", "window.lookback=4"
+    )
+    model = built(plan, ModelShape(4, 1, 3))
     head = model.get_layer("forecast")
     weights, bias = head.get_weights()
     head.set_weights([np.zeros_like(weights), np.ones_like(bias)])

@@ -4,13 +4,14 @@ import pytest
 
 from rnnforecast.config import load_config
 from rnnforecast.errors import DataError
-from rnnforecast.prediction import evaluate, future_times, load_input, predict
+from rnnforecast.forecaster import future_times
+from rnnforecast.prediction import evaluate, load_input, predict
 from rnnforecast.training import train
-from tests.conftest import TINY_OVERRIDES, write_long_csv
+from tests.conftest import TINY_OVERRIDES, predicted, write_long_csv
 
 
 def test_predict_continues_the_synthetic_steps(tiny_run):
-    forecasts = predict(tiny_run, load_input(tiny_run))
+    forecasts = predicted(tiny_run)
     assert forecasts.columns.tolist() == ["step", "forecast"]
     assert forecasts["step"].tolist() == [240, 241, 242, 243]
     assert np.isfinite(forecasts["forecast"]).all()
@@ -18,7 +19,7 @@ def test_predict_continues_the_synthetic_steps(tiny_run):
 
 def test_predict_long_format_gives_future_months_per_series(long_run):
     run, _, _ = long_run
-    forecasts = predict(run, load_input(run))
+    forecasts = predicted(run)
     assert forecasts.columns.tolist() == ["region", "month", "forecast"]
     assert forecasts["region"].tolist() == ["north"] * 3 + ["south"] * 3
     assert list(forecasts["month"][:3]) == list(pd.date_range("2020-01-01", periods=3, freq="MS"))
@@ -95,7 +96,7 @@ def test_many_series_train_plot_the_first_six_and_forecast_all(tmp_path):
     config = load_config(write_long_config(tmp_path, data_file))
     run = train(config, run_dir=tmp_path / "run", progress="none")
     assert (run.path / "forecast.png").read_bytes()[:4] == b"\x89PNG"
-    forecasts = predict(run, load_input(run))
+    forecasts = predicted(run)
     assert forecasts["region"].nunique() == 8 and len(forecasts) == 8 * 3
 
 
@@ -110,13 +111,13 @@ def test_evaluate_scales_mase_on_what_the_input_holds_before_the_scored_part(tmp
     # The input starts a lookback (12 months) before the run's validation part: too little of
     # the training part for a seasonal scale, so MASE is scaled on the input before the test.
     frame = pd.read_csv(data_file)
-    start = run.metrics["split"]["north"]["validation_start"][:10]
+    start = run.split["north"]["validation_start"][:10]
     first = int(np.flatnonzero(frame["month"] >= start)[0]) - 12
     frame.iloc[first:].to_csv(tmp_path / "late.csv", index=False)
     dataset = load_input(run, tmp_path / "late.csv")
     metrics = evaluate(run, dataset)
     target = dataset.series[0].target
-    stored = pd.Timestamp(run.metrics["split"]["north"]["test_start"])
+    stored = pd.Timestamp(run.split["north"]["test_start"])
     test_start = int(np.flatnonzero(dataset.series[0].time >= stored)[0])
     expected = metrics["model"]["mae"] / mase_scale(target[:test_start], 12)
     assert metrics["model"]["mase"] == pytest.approx(expected)

@@ -6,11 +6,9 @@ from pathlib import Path
 import pytest
 
 from rnnforecast.errors import OutputError, RunError
-from rnnforecast.run import (
-    MANIFEST_FILE,
-    METRICS_FILE,
+from rnnforecast.run import MANIFEST_FILE, METRICS_FILE, SPLIT_FILE, load_run
+from rnnforecast.staging import (
     STAGING_PREFIX,
-    load_run,
     staged_directory,
     sweep_stale_staging,
     write_atomic,
@@ -114,3 +112,20 @@ def test_a_run_of_the_first_format_is_named_as_such(tiny_run, tmp_path: Path):
     (old / MANIFEST_FILE).write_text(json.dumps({"format_version": 1}))
     with pytest.raises(RunError, match="run format version 1 is not supported"):
         load_run(old)
+
+
+def test_a_run_without_its_split_file_is_incomplete(tiny_run, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run.path, copy)
+    (copy / SPLIT_FILE).unlink()
+    with pytest.raises(RunError, match=r"not a complete run directory \(missing split.json"):
+        load_run(copy)
+
+
+def test_a_run_whose_config_is_not_resolved_is_refused(tiny_run, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run.path, copy)
+    text = (copy / "config.yaml").read_text().replace("lookback: 12", "lookback: null")
+    (copy / "config.yaml").write_text(text)
+    with pytest.raises(RunError, match=r"leaves `window.lookback` to be chosen from the data"):
+        load_run(copy)

@@ -9,6 +9,7 @@ import yaml
 from rnnforecast.config import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.metrics import mase_scale, score
+from rnnforecast.plan import make_plan
 from rnnforecast.run import (
     CONFIG_FILE,
     FORECAST_PLOT_FILE,
@@ -19,10 +20,11 @@ from rnnforecast.run import (
     METRICS_FILE,
     MODELS_DIR,
     SCALER_FILE,
+    SPLIT_FILE,
     member_file,
 )
 from rnnforecast.splitting import split_points
-from rnnforecast.training import fit_forecaster, prepare, refit, train
+from rnnforecast.training import fit_forecaster, refit, train
 from tests.conftest import TINY_OVERRIDES
 
 
@@ -33,6 +35,7 @@ def test_run_directory_is_self_contained(tiny_run):
         SCALER_FILE,
         CONFIG_FILE,
         METRICS_FILE,
+        SPLIT_FILE,
         HISTORY_FILE,
         FORECAST_TEST_FILE,
         FORECAST_PLOT_FILE,
@@ -94,12 +97,12 @@ def test_the_scored_model_never_sees_the_test_part_and_the_saved_one_sees_everyt
     config = load_config(None, TINY_OVERRIDES)
     dataset = synthetic_dataset(config.data)
     points = split_points(dataset, config)
-    config = prepare(config, dataset, points)
-    holdout = fit_forecaster(config, dataset, points, "none")
+    plan = make_plan(config, dataset, points)
+    holdout = fit_forecaster(plan, dataset, points, "none")
     series = dataset.series[0].target
     train_end = 240 - 48 - 24  # validation 0.1 * 240 = 24, test 0.2 * 240 = 48
     assert holdout.forecaster.scaler.center[""][0] == pytest.approx(series[:train_end].mean())
-    final = refit(config, dataset, holdout, "none")
+    final = refit(plan, dataset, holdout, "none")
     assert final.forecaster.scaler.center[""][0] == pytest.approx(series.mean())
     assert final.summaries[0]["windows"]["training"] == 240 - 12 - 4 + 1
 
@@ -109,17 +112,17 @@ def test_the_holdout_model_ignores_whatever_follows_its_training_part():
     config = load_config(None, TINY_OVERRIDES)
     dataset = synthetic_dataset(config.data)
     points = split_points(dataset, config)
-    config = prepare(config, dataset, points)
+    plan = make_plan(config, dataset, points)
     values = dataset.series[0].values.copy()
     values[points[0].validation_end :] = 1e6
     tampered = replace(dataset, series=[replace(dataset.series[0], values=values)])
-    original = fit_forecaster(config, dataset, points, "none")
-    changed = fit_forecaster(config, tampered, points, "none")
+    original = fit_forecaster(plan, dataset, points, "none")
+    changed = fit_forecaster(plan, tampered, points, "none")
     assert changed.forecaster.scaler == original.forecaster.scaler
     origins = [np.array([100, 150])]
     np.testing.assert_allclose(
-        changed.forecaster.forecast(tampered, origins),
-        original.forecaster.forecast(dataset, origins),
+        changed.forecaster.forecast(tampered, origins).point,
+        original.forecaster.forecast(dataset, origins).point,
         rtol=1e-6,
     )
 
@@ -151,12 +154,12 @@ def test_an_ensemble_saves_every_member_and_forecasts_their_median(tmp_path):
     dataset = synthetic_dataset(run.config.data)
     origins = [np.array([200])]
     each = [
-        replace(forecaster, members=[member]).forecast(dataset, origins)
+        replace(forecaster, members=[member]).forecast(dataset, origins).point
         for member in forecaster.members
     ]
-    np.testing.assert_allclose(
-        forecaster.forecast(dataset, origins), np.median(np.stack(each), axis=0), rtol=1e-5
-    )
+    ensemble = forecaster.forecast(dataset, origins)
+    np.testing.assert_allclose(ensemble.point, np.median(np.stack(each), axis=0), rtol=1e-5)
+    np.testing.assert_allclose(ensemble.members, np.stack(each), rtol=1e-5)
     assert len(run.metrics["training"]["members"]) == 3
 
 
@@ -193,3 +196,24 @@ def test_series_too_short_for_validation_keep_their_baseline(tmp_path):
     assert "untrained seasonal_naive baseline" in run.metrics["models"]["test"]
     pairs = pd.read_csv(run.path / FORECAST_TEST_FILE)
     np.testing.assert_allclose(pairs["forecast"], pairs["seasonal_naive"], rtol=1e-5)
+
+
+def test_train_reports_each_step_and_each_epoch(tmp_path):
+    from rnnforecast.events import Events, step_seconds
+
+    seen = []
+    config = load_config(None, [*TINY_OVERRIDES, "training.ensemble=2"])
+    train(config, run_dir=tmp_path / "run", progress="none", events=Events(seen.append))
+    steps = step_seconds(seen)
+    for name in ("data + split", "scaling + windows", "build + compile", "fit", "save run"):
+        assert steps[name] > 0, name
+    epochs = [event for event in seen if event.kind == "epoch"]
+    holdout = [event for event in epochs if event.name == "holdout"]
+    assert [(e.fields["member"], e.fields["epoch"]) for e in holdout] == [
+        (1, 1),
+        (1, 2),
+        (2, 1),
+        (2, 2),
+    ]
+    assert all(e.fields["members"] == 2 and "val_loss" in e.fields for e in holdout)
+    assert {event.name for event in epochs} <= {"holdout", "refit"}

@@ -1,0 +1,44 @@
+import numpy as np
+
+from rnnforecast.baselines import (
+    baseline_weights,
+    drift_forecast,
+    naive_forecast,
+    resolve_baseline,
+    seasonal_naive_forecast,
+)
+
+
+def test_naive_and_seasonal_naive_use_only_the_past():
+    target = np.arange(20.0)
+    origins = np.array([10, 15])
+    assert naive_forecast(target, origins, 3).tolist() == [[9, 9, 9], [14, 14, 14]]
+    seasonal = seasonal_naive_forecast(target, origins, horizon=5, season_length=4)
+    assert seasonal.tolist() == [[6, 7, 8, 9, 6], [11, 12, 13, 14, 11]]
+    assert (seasonal < origins[:, None]).all()
+
+
+def test_drift_extends_the_line_through_the_first_and_last_values():
+    target = np.array([1.0, 2.0, 3.0, 10.0])
+    assert drift_forecast(target, np.array([3]), 2).tolist() == [[4.0, 5.0]]
+
+
+def test_baseline_weights_reproduce_the_baseline_forecasts():
+    """The linear layer's starting weights, applied to a window relative to its last value,
+    give each baseline's forecast relative to that value."""
+    target = np.array([5.0, 1.0, 4.0, 2.0, 6.0, 3.0])
+    lookback, horizon, season = 6, 4, 3
+    relative = target - target[-1]
+    for kind, forecast in (
+        ("naive", naive_forecast(target, np.array([6]), horizon)),
+        ("seasonal_naive", seasonal_naive_forecast(target, np.array([6]), horizon, season)),
+    ):
+        weights = baseline_weights(kind, lookback, horizon, season)
+        np.testing.assert_allclose(relative @ weights + target[-1], forecast[0])
+
+
+def test_auto_is_seasonal_naive_only_when_the_window_covers_a_season():
+    assert resolve_baseline("auto", 24, 12) == "seasonal_naive"
+    assert resolve_baseline("auto", 8, 12) == "naive"
+    assert resolve_baseline("auto", 24, 1) == "naive"
+    assert resolve_baseline("mean", 8, 12) == "mean"

@@ -1,19 +1,24 @@
-"""Forecast accuracy of rnnforecast next to classical statistical methods on the example data.
+"""Forecast accuracy of rnnforecast next to classical statistical methods on the development set.
 
-Usage: `python benchmarks/accuracy.py [--series a10,co2] [--skip-stats] [--keep DIR] [--json PATH]`
+Usage: `python benchmarks/accuracy.py [--half tuning|checking|all] [--series a10,co2]
+[--origins 3] [--skip-stats] [--keep DIR] [--json PATH] [--set KEY=VALUE]`
 
-For every real series in `data/` (every config in `configs/` that reads a file), the last `h`
-points are held out, `h` chosen from the frequency. On the rest:
+Every dataset of `benchmarks/devset.yaml` (the manifest) is scored at its last `--origins`
+non-overlapping horizons: origin k holds out everything after `length - k * h` and scores the
+`h` points after it. At each origin, on the data before it:
 
 1. rnnforecast runs as a user runs it, through its command line in a child process: a config
-   that gives only the shipped `data` section and `window.horizon: h` (every other key is the
-   tool's default), then `rnnforecast train` and `rnnforecast predict`;
-2. statsforecast's AutoETS, AutoARIMA and AutoTheta, plus naive (last value) and seasonal naive
-   (the last season repeated), each fitted on one series at a time.
+   that gives only the manifest's `data` section and `window.horizon: h` (every other key is
+   the tool's default), then `rnnforecast train` and `rnnforecast predict`; a long-format file
+   is one global model per origin;
+2. naive, seasonal naive and statsforecast's AutoETS, AutoARIMA and AutoTheta, each fitted on
+   one series at a time.
 
-Every forecast of the held-out points is scored with MASE (scaled by the in-sample error of the
-seasonal naive forecast on the training part) and sMAPE, and every method is timed. statsforecast
-is needed only here: `pip install -e ".[bench]"`.
+Every forecast is scored per series with MASE (scaled by the in-sample seasonal naive MAE of
+the data before the origin) and sMAPE, and its 80 % and 95 % prediction intervals with their
+coverage and MSIS-95; every method is timed. The figures of a dataset are means over its series
+and origins; the report has one set of tables per half of the manifest. statsforecast is needed
+only here: `pip install -e ".[bench]"`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,6 @@ import shutil
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -37,11 +41,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from common import table, timed_run  # benchmarks/common.py, beside this script
-from pandas.tseries.frequencies import to_offset
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = ROOT / "configs"
+# Beside this script: shared helpers, the development set, the scores.
+from common import table, timed_run
+from devset import HALVES, MANIFEST, Entry, load_manifest, minimum_history
+from scoring import (
+    coverage,
+    geometric_mean,
+    in_sample_scale,
+    mase,
+    msis,
+    residual_intervals,
+    seasonal_naive,
+    smape,
+)
+
 TOOL_TIMEOUT_SECONDS = 3600
 PACKAGES = ("rnnforecast", "tensorflow", "keras", "statsforecast", "pandas", "numpy")
 
@@ -49,216 +63,144 @@ RNNFORECAST = "rnnforecast"
 NAIVE = "naive"
 SEASONAL_NAIVE = "seasonal_naive"
 STATS_METHODS = ("AutoETS", "AutoARIMA", "AutoTheta")
-METHODS = (RNNFORECAST, NAIVE, SEASONAL_NAIVE, *STATS_METHODS)
 
-# Held-out points and season length per frequency kind.
-HORIZONS = {"yearly": 6, "quarterly": 8, "monthly": 18, "weekly": 13, "daily": 14, "hourly": 48}
-SEASON_LENGTHS = {
-    "yearly": 1,
-    "quarterly": 4,
-    "monthly": 12,
-    "weekly": 52,
-    "daily": 7,
-    "hourly": 24,
-}
-# Base codes of pandas frequency aliases (the part before any anchor such as `-DEC`).
-FREQUENCY_KINDS = {
-    **dict.fromkeys(("Y", "YS", "YE", "A", "AS", "BY", "BYS", "BYE", "BA", "BAS"), "yearly"),
-    **dict.fromkeys(("Q", "QS", "QE", "BQ", "BQS", "BQE"), "quarterly"),
-    **dict.fromkeys(("M", "MS", "ME", "BM", "BMS", "BME", "SM", "SMS", "SME"), "monthly"),
-    "W": "weekly",
-    **dict.fromkeys(("D", "B", "C"), "daily"),
-    **dict.fromkeys(("H", "BH", "CBH"), "hourly"),
-}
+LEVELS = (80, 95)
+# Interval columns of `rnnforecast predict`, read when the output has them.
+TOOL_INTERVAL_COLUMNS = {level: (f"lower_{level}", f"upper_{level}") for level in LEVELS}
+# rnnforecast "more than 5 % worse" than seasonal naive: MASE above this ratio.
+WORSE_RATIO = 1.05
+
+POINT_KEYS = ("mase", "smape", "seconds")
+INTERVAL_KEYS = ("coverage_80", "coverage_95", "msis_95")
 
 
 @dataclass
-class Dataset:
-    """One config's data: the file's rows, sorted, and what the config says about them."""
+class Forecast:
+    """One method's forecast of one series at one origin, shape `(h,)`, with its intervals
+    by level (`{80: (lower, upper), 95: ...}`; empty when the method gives none)."""
 
-    name: str
-    config_path: Path
-    data_section: dict[str, Any]
-    frame: pd.DataFrame
-    times: pd.Series
-    time_column: str
-    target: str
-    id_column: str | None
-    frequency: str
-    kind: str
-
-    @property
-    def horizon(self) -> int:
-        return HORIZONS[self.kind]
-
-    @property
-    def season_length(self) -> int:
-        return SEASON_LENGTHS[self.kind]
+    point: np.ndarray
+    bounds: dict[int, tuple[np.ndarray, np.ndarray]]
+    seconds: float
 
 
 @dataclass
-class Series:
-    """One series split into the part every method sees and the held-out actual values."""
+class Task:
+    """One series at one origin: the history every method sees and the `h` values after it."""
 
-    label: str
     series_id: str | None
-    frequency: str
-    season_length: int
+    origin: int
     history: np.ndarray
+    history_times: pd.Index
     actual: np.ndarray
-    actual_times: pd.DatetimeIndex
-    history_end: pd.Timestamp
-    forecasts: dict[str, np.ndarray] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
+    actual_times: pd.Index
+    forecasts: dict[str, Forecast] = field(default_factory=dict)
+
+
+@dataclass
+class DatasetRun:
+    """Everything scored on one dataset: its tasks and the tool's seconds per origin."""
+
+    entry: Entry
+    origins: list[int]
+    series: int
+    tasks: list[Task]
+    tool_seconds: dict[int, dict[str, float]]
 
 
 # --------------------------------------------------------------------------------------------
-# Configs and data
+# Datasets and origins
 # --------------------------------------------------------------------------------------------
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """The YAML mapping in `path` (an empty file is an empty mapping)."""
-    with path.open(encoding="utf-8") as stream:
-        loaded = yaml.safe_load(stream)
-    return loaded or {}
-
-
-def reads_a_file(data_section: dict[str, Any]) -> bool:
-    """Whether a config's `data` section reads a file (rather than the synthetic series)."""
-    source = data_section.get("source")
-    if source is not None:
-        return source != "synthetic"
-    return data_section.get("path") is not None
-
-
-def discover_configs(folder: Path) -> dict[str, Path]:
-    """Every config in `folder` whose data is a file, by name (the file name without `.yaml`)."""
-    found = {}
-    for path in sorted(folder.glob("*.yaml")):
-        if reads_a_file(read_yaml(path).get("data") or {}):
-            found[path.stem] = path
-    return found
-
-
-def select_configs(available: dict[str, Path], wanted: str | None) -> dict[str, Path]:
-    """The configs named in `--series` (comma-separated), or all of them."""
+def select_entries(
+    entries: list[Entry], half: str, wanted: str | None, manifest: Path
+) -> list[Entry]:
+    """The manifest's datasets in `half` (or all), narrowed to `--series` when given."""
+    chosen = [entry for entry in entries if half == "all" or entry.half == half]
     if not wanted:
-        return available
+        return chosen
     names = [name.strip() for name in wanted.split(",") if name.strip()]
-    unknown = [name for name in names if name not in available]
+    known = {entry.name: entry for entry in entries}
+    unknown = [name for name in names if name not in known]
     if unknown:
         raise SystemExit(
-            f"error: unknown series {', '.join(unknown)}; "
-            f"choose from {', '.join(available)} (configs in {CONFIG_DIR} that read a file)"
+            f"error: unknown datasets {', '.join(unknown)}; choose from {', '.join(known)} "
+            f"(the names in {manifest})"
         )
-    return {name: available[name] for name in names}
-
-
-def frequency_kind(alias: str) -> str:
-    """`monthly`, `quarterly` ... for a pandas frequency alias such as `MS` or `QS-OCT`."""
-    base = alias.split("-")[0].upper()
-    if base[:1].isdigit():
-        raise SystemExit(f"error: frequency {alias!r} is a multiple of a unit; not supported")
-    if base not in FREQUENCY_KINDS:
-        raise SystemExit(f"error: frequency {alias!r} is not one of {', '.join(HORIZONS)}")
-    return FREQUENCY_KINDS[base]
-
-
-def infer_frequency(times: pd.Series, ids: pd.Series | None, fallback: str | None) -> str:
-    """The pandas alias of the time column's frequency, from the first series' timestamps."""
-    first = times if ids is None else times[ids == ids.iloc[0]]
-    inferred = None
-    if len(first) >= 3:
-        with warnings.catch_warnings():
-            # pandas 3 warns that infer_freq will return an offset; both forms are handled.
-            warnings.filterwarnings("ignore", message="A future version of pandas will return")
-            inferred = pd.infer_freq(pd.DatetimeIndex(first))
-    if inferred is None and fallback is None:
+    other_half = [name for name in names if known[name] not in chosen]
+    if other_half:
         raise SystemExit(
-            "error: cannot infer the frequency of the time column; set `data.frequency`"
+            f"error: {', '.join(other_half)} not in the {half} half; pass --half all or leave "
+            "them out"
         )
-    return to_offset(inferred or fallback).freqstr
+    return [entry for entry in chosen if entry.name in names]
 
 
-def load_dataset(name: str, config_path: Path) -> Dataset:
-    """Read one config's `data` section and its file, sorted by series and time."""
-    section = read_yaml(config_path).get("data") or {}
-    path = (config_path.parent / section["path"]).resolve()
-    time_column = section.get("time_column")
-    if not time_column:
-        raise SystemExit(f"error: {config_path}: the benchmark needs `data.time_column`")
-    parquet = section.get("source") == "parquet" or path.suffix == ".parquet"
-    frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
-    id_column = section.get("id_column")
-    target = section.get("target") or only_numeric_column(frame, {time_column, id_column})
-    times = pd.to_datetime(frame[time_column])
-    order = [id_column, "__time"] if id_column else ["__time"]
-    frame = (
-        frame.assign(__time=times)
-        .sort_values(order, kind="stable")
-        .drop(columns="__time")
-        .reset_index(drop=True)
-    )
-    times = pd.to_datetime(frame[time_column])
-    ids = frame[id_column].astype(str) if id_column else None
-    alias = infer_frequency(times, ids, section.get("frequency"))
-    return Dataset(
-        name=name,
-        config_path=config_path,
-        data_section=section,
-        frame=frame,
-        times=times,
-        time_column=time_column,
-        target=target,
-        id_column=id_column,
-        frequency=alias,
-        kind=frequency_kind(alias),
-    )
+def read_frame(entry: Entry) -> pd.DataFrame:
+    """The dataset's file sorted by series and time, timestamps parsed, ids as text."""
+    frame = pd.read_csv(entry.file)
+    missing = [column for column in entry.columns if column not in frame.columns]
+    if missing:
+        raise SystemExit(f"error: {entry.file}: no column {', '.join(missing)}")
+    if entry.frequency.alias is not None:
+        frame[entry.time_column] = pd.to_datetime(frame[entry.time_column])
+    order = [entry.time_column]
+    if entry.id_column:
+        frame[entry.id_column] = frame[entry.id_column].astype(str)
+        order.insert(0, entry.id_column)
+    return frame.sort_values(order, kind="stable").reset_index(drop=True)
 
 
-def only_numeric_column(frame: pd.DataFrame, exclude: set[str | None]) -> str:
-    """The single numeric column besides `exclude`, as the tool picks the target by default."""
-    numeric = [
-        column
-        for column in frame.columns
-        if column not in exclude and pd.api.types.is_numeric_dtype(frame[column])
-    ]
-    if len(numeric) != 1:
-        raise SystemExit(f"error: cannot tell the target among the numeric columns {numeric}")
-    return numeric[0]
+def series_rows(frame: pd.DataFrame, entry: Entry) -> dict[str | None, np.ndarray]:
+    """The positions of each series' rows in `frame`, by id (None for a single series)."""
+    if not entry.id_column:
+        return {None: np.arange(len(frame))}
+    groups = frame.groupby(entry.id_column, sort=False).indices
+    return {str(series_id): np.asarray(rows) for series_id, rows in groups.items()}
 
 
-def split_series(dataset: Dataset) -> tuple[pd.DataFrame, list[Series]]:
-    """The file's rows without each series' last `h` points, and every series split in two."""
-    h, frame = dataset.horizon, dataset.frame
-    ids = frame[dataset.id_column].astype(str) if dataset.id_column else pd.Series("", frame.index)
-    keep = np.ones(len(frame), dtype=bool)
-    series = []
-    for series_id, rows in frame.groupby(ids, sort=False).groups.items():
-        rows = np.asarray(rows)
-        if len(rows) <= h + dataset.season_length:
-            raise SystemExit(
-                f"error: {dataset.name}: series {series_id!r} has {len(rows)} points, "
-                f"too few to hold out {h}"
-            )
-        keep[rows[-h:]] = False
-        values = frame[dataset.target].to_numpy(dtype=float)[rows]
-        times = pd.DatetimeIndex(dataset.times.iloc[rows])
-        label = f"{dataset.name}:{series_id}" if dataset.id_column else dataset.name
-        series.append(
-            Series(
-                label=label,
-                series_id=series_id if dataset.id_column else None,
-                frequency=dataset.frequency,
-                season_length=dataset.season_length,
-                history=values[:-h],
-                actual=values[-h:],
-                actual_times=times[-h:],
-                history_end=times[-h - 1],
+def usable_origins(entry: Entry, rows: dict[str | None, np.ndarray], wanted: int) -> list[int]:
+    """Origins 1 .. `wanted` at which every series keeps `minimum_history` points before it."""
+    shortest = min(len(positions) for positions in rows.values())
+    needed = minimum_history(entry.horizon, entry.season_length)
+    usable = [k for k in range(1, wanted + 1) if shortest - k * entry.horizon >= needed]
+    if not usable:
+        raise SystemExit(
+            f"error: {entry.name}: its shortest series has {shortest} points, too few to hold "
+            f"out h={entry.horizon} after {needed} points of history"
+        )
+    return usable
+
+
+def cut_at_origin(
+    frame: pd.DataFrame,
+    rows: dict[str | None, np.ndarray],
+    entry: Entry,
+    origin: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Task]]:
+    """The rows before origin `origin`, the `h` rows after it, and one task per series."""
+    h, target = entry.horizon, entry.target
+    before = np.zeros(len(frame), dtype=bool)
+    after = np.zeros(len(frame), dtype=bool)
+    tasks = []
+    values = frame[target].to_numpy(dtype=float)
+    times = frame[entry.time_column]
+    for series_id, positions in rows.items():
+        end = len(positions) - origin * h
+        before[positions[:end]] = True
+        after[positions[end : end + h]] = True
+        tasks.append(
+            Task(
+                series_id=series_id,
+                origin=origin,
+                history=values[positions[:end]],
+                history_times=pd.Index(times.iloc[positions[:end]]),
+                actual=values[positions[end : end + h]],
+                actual_times=pd.Index(times.iloc[positions[end : end + h]]),
             )
         )
-    return frame[keep].reset_index(drop=True), series
+    return frame[before], frame[after], tasks
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,51 +246,78 @@ def run_tool(arguments: list[str], log: Path) -> float:
     return elapsed
 
 
-def write_tool_config(dataset: Dataset, data_file: Path, folder: Path) -> Path:
-    """A config with only the shipped `data` section (on `data_file`) and the horizon."""
-    data_section = {**dataset.data_section, "path": data_file.name}
-    if "source" in data_section:
-        data_section["source"] = "csv"
+def write_tool_config(entry: Entry, data_file: Path, folder: Path) -> Path:
+    """A config with only the manifest's `data` section (on `data_file`) and the horizon."""
     config = {
-        "data": data_section,
-        "window": {"horizon": dataset.horizon},
+        "data": entry.data_section(data_file.name),
+        "window": {"horizon": entry.horizon},
         "output": {"dir": str(folder)},
     }
-    path = folder / f"{dataset.name}.yaml"
+    path = folder / f"{entry.name}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 
 
-def forecast_rnnforecast(dataset: Dataset, series: list[Series], folder: Path) -> dict[str, float]:
-    """Train and predict with the tool on the truncated file; fills each series' forecast."""
-    config = write_tool_config(dataset, folder / "data.csv", folder)
-    run_dir = folder / "run"
-    output = folder / "forecast.csv"
+def predict_arguments(entry: Entry, run_dir: Path, output: Path, after: pd.DataFrame) -> list[str]:
+    """`rnnforecast predict` arguments; with `--future` (the held-out rows' future covariates,
+    known in advance by definition) when the dataset has future covariates."""
+    arguments = ["predict", str(run_dir), "--output", str(output)]
+    if entry.future_covariates:
+        future = output.parent / "future.csv"
+        ids = [entry.id_column] if entry.id_column else []
+        after[[*ids, entry.time_column, *entry.future_covariates]].to_csv(future, index=False)
+        arguments += ["--future", str(future)]
+    return arguments
+
+
+def forecast_rnnforecast(
+    entry: Entry, before: pd.DataFrame, after: pd.DataFrame, tasks: list[Task], folder: Path
+) -> dict[str, float]:
+    """Train and predict with the tool on the rows before the origin; fills each task's
+    forecast (and intervals when `predict` writes them). Returns the seconds of each command."""
+    before.to_csv(folder / "data.csv", index=False)
+    config = write_tool_config(entry, folder / "data.csv", folder)
+    run_dir, output = folder / "run", folder / "forecast.csv"
     seconds = {
         "train": run_tool(
             ["train", str(config), "--run-dir", str(run_dir), *overrides_arguments()],
             folder / "train.log",
         ),
         "predict": run_tool(
-            ["predict", str(run_dir), "--output", str(output)], folder / "predict.log"
+            predict_arguments(entry, run_dir, output, after), folder / "predict.log"
         ),
     }
     forecast = pd.read_csv(output)
-    forecast[dataset.time_column] = pd.to_datetime(forecast[dataset.time_column])
-    for one in series:
+    if entry.frequency.alias is not None:
+        forecast[entry.time_column] = pd.to_datetime(forecast[entry.time_column])
+    for task in tasks:
         rows = forecast
-        if dataset.id_column:
-            rows = forecast[forecast[dataset.id_column].astype(str) == one.series_id]
-        values = rows.set_index(dataset.time_column)["forecast"]
-        missing = one.actual_times.difference(values.index)
+        if entry.id_column:
+            rows = forecast[forecast[entry.id_column].astype(str) == task.series_id]
+        rows = rows.set_index(entry.time_column)
+        missing = task.actual_times.difference(rows.index)
         if len(missing):
             raise SystemExit(
-                f"error: {one.label}: the forecast in {output} lacks the held-out times "
-                f"{', '.join(str(t.date()) for t in missing[:5])}"
+                f"error: {entry.name} {task.series_id or ''}: the forecast in {output} lacks "
+                f"the held-out times {', '.join(str(t) for t in missing[:5])}"
             )
-        one.forecasts[RNNFORECAST] = values.loc[one.actual_times].to_numpy(dtype=float)
-        one.seconds[RNNFORECAST] = sum(seconds.values()) / len(series)
+        rows = rows.loc[task.actual_times]
+        task.forecasts[RNNFORECAST] = Forecast(
+            point=rows["forecast"].to_numpy(dtype=float),
+            bounds=tool_bounds(rows),
+            seconds=sum(seconds.values()) / len(tasks),
+        )
     return seconds
+
+
+def tool_bounds(rows: pd.DataFrame) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The interval bounds in the tool's forecast rows by level, or {} when it has none."""
+    if not all(name in rows.columns for pair in TOOL_INTERVAL_COLUMNS.values() for name in pair):
+        return {}
+    return {
+        level: (rows[lower].to_numpy(dtype=float), rows[upper].to_numpy(dtype=float))
+        for level, (lower, upper) in TOOL_INTERVAL_COLUMNS.items()
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,19 +325,15 @@ def forecast_rnnforecast(dataset: Dataset, series: list[Series], folder: Path) -
 # --------------------------------------------------------------------------------------------
 
 
-def seasonal_naive(history: np.ndarray, season_length: int, horizon: int) -> np.ndarray:
-    """The last season of `history` repeated over `horizon` steps (naive when it is 1)."""
-    last_season = history[-season_length:]
-    return last_season[np.arange(horizon) % season_length]
-
-
-def forecast_baselines(one: Series) -> None:
-    """Naive and seasonal naive forecasts of one series, timed."""
-    horizon = len(one.actual)
-    for method, length in ((NAIVE, 1), (SEASONAL_NAIVE, one.season_length)):
+def forecast_baselines(task: Task, season_length: int) -> None:
+    """Naive and seasonal naive forecasts of one task, with intervals from the quantiles of
+    their in-sample errors at each horizon step, timed."""
+    horizon = len(task.actual)
+    for method, length in ((NAIVE, 1), (SEASONAL_NAIVE, season_length)):
         start = time.perf_counter()
-        one.forecasts[method] = seasonal_naive(one.history, length, horizon)
-        one.seconds[method] = time.perf_counter() - start
+        point = seasonal_naive(task.history, length, horizon)
+        bounds = residual_intervals(task.history, length, horizon, LEVELS)
+        task.forecasts[method] = Forecast(point, bounds, time.perf_counter() - start)
 
 
 def stats_models(season_length: int) -> dict[str, Any]:
@@ -382,18 +347,26 @@ def stats_models(season_length: int) -> dict[str, Any]:
     }
 
 
-def forecast_stats(one: Series) -> None:
-    """Fit each statsforecast model on one series' history and forecast its horizon, timed."""
+def forecast_stats(task: Task, entry: Entry) -> None:
+    """Fit each statsforecast model on one task's history and forecast its horizon with 80 %
+    and 95 % intervals, timed."""
     from statsforecast import StatsForecast
 
-    dates = pd.date_range(end=one.history_end, periods=len(one.history), freq=one.frequency)
-    frame = pd.DataFrame({"unique_id": one.label, "ds": dates, "y": one.history})
-    for method, model in stats_models(one.season_length).items():
+    frame = pd.DataFrame({"unique_id": "series", "ds": task.history_times, "y": task.history})
+    frequency = entry.frequency.alias or 1  # statsforecast counts integer steps with freq=1
+    for method, model in stats_models(entry.season_length).items():
         start = time.perf_counter()
-        forecaster = StatsForecast(models=[model], freq=one.frequency, n_jobs=1)
-        result = forecaster.forecast(df=frame, h=len(one.actual))
-        one.seconds[method] = time.perf_counter() - start
-        one.forecasts[method] = result[method].to_numpy(dtype=float)
+        forecaster = StatsForecast(models=[model], freq=frequency, n_jobs=1)
+        result = forecaster.forecast(df=frame, h=len(task.actual), level=list(LEVELS))
+        seconds = time.perf_counter() - start
+        bounds = {
+            level: (
+                result[f"{method}-lo-{level}"].to_numpy(dtype=float),
+                result[f"{method}-hi-{level}"].to_numpy(dtype=float),
+            )
+            for level in LEVELS
+        }
+        task.forecasts[method] = Forecast(result[method].to_numpy(dtype=float), bounds, seconds)
 
 
 def require_statsforecast() -> None:
@@ -409,111 +382,268 @@ def require_statsforecast() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Scores and report
+# Running a dataset
 # --------------------------------------------------------------------------------------------
 
 
-def mase(actual: np.ndarray, forecast: np.ndarray, history: np.ndarray, season: int) -> float:
-    """MAE of the forecast over the in-sample MAE of the seasonal naive forecast of `history`."""
-    scale = float(np.mean(np.abs(history[season:] - history[:-season])))
-    error = float(np.mean(np.abs(actual - forecast)))
-    return error / scale if scale > 0 else math.nan
+def benchmark_dataset(entry: Entry, wanted: int, folder: Path, skip_stats: bool) -> DatasetRun:
+    """Score every method on one dataset at each usable origin."""
+    frame = read_frame(entry)
+    rows = series_rows(frame, entry)
+    origins = usable_origins(entry, rows, wanted)
+    run = DatasetRun(entry, origins, len(rows), [], {})
+    for origin in origins:
+        before, after, tasks = cut_at_origin(frame, rows, entry, origin)
+        print(
+            f"  {entry.name} origin {origin}/{len(origins)}: {len(tasks)} series, "
+            f"{entry.frequency.name}, h={entry.horizon}, m={entry.season_length}: "
+            "rnnforecast train + predict ...",
+            file=sys.stderr,
+            flush=True,
+        )
+        origin_folder = folder / f"origin-{origin}"
+        origin_folder.mkdir(parents=True)
+        run.tool_seconds[origin] = forecast_rnnforecast(entry, before, after, tasks, origin_folder)
+        for task in tasks:
+            forecast_baselines(task, entry.season_length)
+            if not skip_stats:
+                forecast_stats(task, entry)
+        run.tasks += tasks
+    return run
 
 
-def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
-    """Symmetric MAPE in %: 200 * mean(|f - a| / (|f| + |a|)), a term 0 where both are 0."""
-    denominator = np.abs(forecast) + np.abs(actual)
-    terms = np.divide(
-        np.abs(forecast - actual),
-        denominator,
-        out=np.zeros_like(denominator),
-        where=denominator > 0,
-    )
-    return float(200 * np.mean(terms))
+# --------------------------------------------------------------------------------------------
+# Scores
+# --------------------------------------------------------------------------------------------
 
 
-def geometric_mean(values: list[float]) -> float:
-    """exp(mean(log(values))); NaN if any value is not a positive number."""
-    if not values or not all(math.isfinite(value) and value > 0 for value in values):
-        return math.nan
-    return math.exp(sum(math.log(value) for value in values) / len(values))
-
-
-def score(series: list[Series], methods: list[str]) -> dict[str, Any]:
-    """MASE, sMAPE and seconds per series and method, and the summary per method."""
+def task_figures(task: Task, method: str, season_length: int) -> dict[str, float]:
+    """MASE, sMAPE, seconds, coverage at 80 and 95 % and MSIS-95 of one method on one task
+    (the interval figures NaN when the method gave no intervals)."""
+    forecast = task.forecasts[method]
+    scale = in_sample_scale(task.history, season_length)
     figures = {
-        one.label: {
-            method: {
-                "mase": mase(one.actual, one.forecasts[method], one.history, one.season_length),
-                "smape": smape(one.actual, one.forecasts[method]),
-                "seconds": one.seconds[method],
-            }
-            for method in methods
-        }
-        for one in series
+        "mase": mase(task.actual, forecast.point, scale),
+        "smape": smape(task.actual, forecast.point),
+        "seconds": forecast.seconds,
+        **dict.fromkeys(INTERVAL_KEYS, math.nan),
     }
-    rows = list(figures.values())
-    summary = {
+    if forecast.bounds:
+        for level in LEVELS:
+            figures[f"coverage_{level}"] = coverage(task.actual, *forecast.bounds[level])
+        figures["msis_95"] = msis(task.actual, *forecast.bounds[95], scale)
+    return figures
+
+
+def dataset_figures(run: DatasetRun, methods: list[str]) -> dict[str, Any]:
+    """Per method, the mean of each figure over the dataset's series and origins, and the
+    figures of every task."""
+    per_task = [
+        {
+            "series": task.series_id,
+            "origin": task.origin,
+            "history_points": len(task.history),
+            "figures": {
+                method: task_figures(task, method, run.entry.season_length) for method in methods
+            },
+        }
+        for task in run.tasks
+    ]
+    means = {
         method: {
-            "relative_mase_geometric_mean": geometric_mean(
-                [row[method]["mase"] / row[SEASONAL_NAIVE]["mase"] for row in rows]
-            ),
-            "mean_smape": float(np.mean([row[method]["smape"] for row in rows])),
-            "mean_seconds": float(np.mean([row[method]["seconds"] for row in rows])),
+            key: float(np.mean([one["figures"][method][key] for one in per_task]))
+            for key in (*POINT_KEYS, *INTERVAL_KEYS)
         }
         for method in methods
     }
-    return {"series": figures, "summary": summary}
+    return {"methods": means, "tasks": per_task}
+
+
+def relative(figures: dict[str, dict[str, Any]], method: str, key: str) -> list[float]:
+    """Each dataset's `key` of `method` divided by seasonal naive's."""
+    return [
+        one["methods"][method][key] / one["methods"][SEASONAL_NAIVE][key]
+        for one in figures.values()
+    ]
+
+
+def half_summary(figures: dict[str, dict[str, Any]], methods: list[str]) -> dict[str, Any]:
+    """Per method over a half's datasets: geometric means relative to seasonal naive, mean
+    sMAPE, coverage and seconds, and the datasets where it is more than 5 % worse than
+    seasonal naive on MASE."""
+
+    def mean(method: str, key: str) -> float:
+        return float(np.mean([one["methods"][method][key] for one in figures.values()]))
+
+    return {
+        method: {
+            "relative_mase_geometric_mean": geometric_mean(relative(figures, method, "mase")),
+            "relative_msis_geometric_mean": geometric_mean(relative(figures, method, "msis_95")),
+            "mean_smape": mean(method, "smape"),
+            "mean_coverage_80": mean(method, "coverage_80"),
+            "mean_coverage_95": mean(method, "coverage_95"),
+            "mean_seconds": mean(method, "seconds"),
+            "worse_than_seasonal_naive": [
+                name
+                for name, one in figures.items()
+                if one["methods"][method]["mase"]
+                > WORSE_RATIO * one["methods"][SEASONAL_NAIVE]["mase"]
+            ],
+        }
+        for method in methods
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+
+
+def formatted(value: float, digits: int, best: bool = False) -> str:
+    """`value` with `digits` decimals and `*` when best; `n/a` when not a number."""
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{value:.{digits}f}" + ("*" if best else "")
 
 
 def marked(values: list[float], digits: int) -> list[str]:
     """`values` formatted with `digits` decimals, the smallest marked with `*`."""
     best = min((value for value in values if math.isfinite(value)), default=math.nan)
+    return [formatted(value, digits, value == best) for value in values]
+
+
+def dataset_columns(run: DatasetRun) -> list[str]:
+    """The first cells of a dataset's row: name, frequency, h, origins, series."""
+    entry = run.entry
     return [
-        f"{value:.{digits}f}" + ("*" if value == best else "") if math.isfinite(value) else "n/a"
-        for value in values
+        entry.name,
+        entry.frequency.name,
+        str(entry.horizon),
+        str(len(run.origins)),
+        str(run.series),
     ]
 
 
-def report_tables(series: list[Series], scores: dict[str, Any], methods: list[str]) -> list[str]:
-    """The MASE and sMAPE tables, one row per series, with the summary rows."""
-    figures, summary = scores["series"], scores["summary"]
-    header = ["series", "freq", "h", "train", *methods]
+def point_table(
+    runs: list[DatasetRun],
+    figures: dict[str, dict[str, Any]],
+    summary: dict[str, Any],
+    methods: list[str],
+    key: str,
+) -> str:
+    """The MASE (`key` "mase") or sMAPE table of one half, with its summary rows."""
+    digits = 3 if key == "mase" else 2
+    header = ["dataset", "freq", "h", "origins", "series", *methods]
+    rows = []
+    for run in runs:
+        values = [figures[run.entry.name]["methods"][method][key] for method in methods]
+        rows.append([*dataset_columns(run), *marked(values, digits)])
+    blank = [""] * 4
+    if key == "mase":
+        relative_mase = [summary[method]["relative_mase_geometric_mean"] for method in methods]
+        rows.append(["geo. mean of MASE / seasonal naive", *blank, *marked(relative_mase, 3)])
+        seconds = [formatted(summary[method]["mean_seconds"], 2) for method in methods]
+        rows.append(["mean seconds per series and origin", *blank, *seconds])
+    else:
+        mean_smape = [summary[method]["mean_smape"] for method in methods]
+        rows.append(["mean sMAPE", *blank, *marked(mean_smape, 2)])
+    return table(header, rows)
 
-    def rows(key: str, digits: int) -> list[list[str]]:
-        return [
+
+def interval_cell(figures: dict[str, float], best: bool) -> str:
+    """`coverage 80 / coverage 95 / MSIS-95` of one method on one dataset."""
+    if not math.isfinite(figures["msis_95"]):
+        return "n/a"
+    return f"{figures['coverage_80']:.0f}/{figures['coverage_95']:.0f}/" + formatted(
+        figures["msis_95"], 2, best
+    )
+
+
+def interval_table(
+    runs: list[DatasetRun],
+    figures: dict[str, dict[str, Any]],
+    summary: dict[str, Any],
+    methods: list[str],
+) -> str:
+    """Coverage and MSIS-95 of each method on each dataset of one half, with summary rows."""
+    header = ["dataset", "freq", "h", "origins", "series", *methods]
+    rows = []
+    for run in runs:
+        cells = [figures[run.entry.name]["methods"][method] for method in methods]
+        scores = [cell["msis_95"] for cell in cells]
+        best = min((score for score in scores if math.isfinite(score)), default=math.nan)
+        rows.append(
             [
-                one.label,
-                one.frequency,
-                str(len(one.actual)),
-                str(len(one.history)),
-                *marked([figures[one.label][method][key] for method in methods], digits),
+                *dataset_columns(run),
+                *[interval_cell(cell, cell["msis_95"] == best) for cell in cells],
             ]
-            for one in series
-        ]
+        )
+    blank = [""] * 4
+    for level in LEVELS:
+        means = [formatted(summary[method][f"mean_coverage_{level}"], 1) for method in methods]
+        rows.append([f"mean coverage {level} (%)", *blank, *means])
+    relative_msis = [summary[method]["relative_msis_geometric_mean"] for method in methods]
+    rows.append(["geo. mean of MSIS-95 / seasonal naive", *blank, *marked(relative_msis, 3)])
+    return table(header, rows)
 
-    blank = ["", "", ""]
-    relative = [summary[method]["relative_mase_geometric_mean"] for method in methods]
-    mase_rows = [
-        *rows("mase", 3),
-        ["geo. mean of MASE / seasonal naive", *blank, *marked(relative, 3)],
-        [
-            "mean seconds per series",
-            *blank,
-            *[f"{summary[method]['mean_seconds']:.2f}" for method in methods],
-        ],
-    ]
-    mean_smape = [summary[method]["mean_smape"] for method in methods]
-    smape_rows = [*rows("smape", 2), ["mean sMAPE", *blank, *marked(mean_smape, 2)]]
+
+def half_section(
+    half: str,
+    runs: list[DatasetRun],
+    figures: dict[str, dict[str, Any]],
+    summary: dict[str, Any],
+    methods: list[str],
+) -> list[str]:
+    """Every table of one half."""
+    worse = summary[RNNFORECAST]["worse_than_seasonal_naive"]
+    title = f"{half} half: {len(runs)} dataset{'s' if len(runs) != 1 else ''}"
     return [
-        "MASE (scaled by the in-sample seasonal naive MAE of the training part; * = best in row)",
+        "=" * len(title),
+        title,
+        "=" * len(title),
         "",
-        table(header, mase_rows),
+        "MASE (mean over series and origins; scaled by the in-sample seasonal naive MAE before "
+        "each origin; * = best in row)",
         "",
-        "sMAPE in % (* = best in row)",
+        point_table(runs, figures, summary, methods, "mase"),
         "",
-        table(header, smape_rows),
+        f"rnnforecast more than {100 * (WORSE_RATIO - 1):.0f} % worse than seasonal naive "
+        f"(MASE): {len(worse)} of {len(runs)} datasets"
+        + (f" ({', '.join(worse)})" if worse else ""),
+        "",
+        "sMAPE in % (mean over series and origins; * = best in row)",
+        "",
+        point_table(runs, figures, summary, methods, "smape"),
+        "",
+        "Prediction intervals: coverage of the 80 % / 95 % intervals in % / MSIS-95 (scaled "
+        "like MASE; * = best MSIS in row; n/a = no intervals)",
+        "",
+        interval_table(runs, figures, summary, methods),
     ]
+
+
+def overview_table(
+    summaries: dict[str, dict[str, Any]], sizes: dict[str, int], methods: list[str]
+) -> str:
+    """Per half (and both together): the geometric mean of MASE relative to seasonal naive of
+    each method, and the datasets where rnnforecast is more than 5 % worse than seasonal naive."""
+    rows = []
+    for half, summary in summaries.items():
+        relative_mase = [summary[method]["relative_mase_geometric_mean"] for method in methods]
+        worse = len(summary[RNNFORECAST]["worse_than_seasonal_naive"])
+        rows.append([half, str(sizes[half]), *marked(relative_mase, 3), str(worse)])
+    header = ["geo. mean of MASE / seasonal naive", "datasets", *methods, "rnnforecast worse"]
+    return table(header, rows)
+
+
+def tool_seconds_table(runs: list[DatasetRun]) -> str:
+    """rnnforecast's wall time per dataset and origin."""
+    rows = [
+        [run.entry.name, str(origin), f"{seconds['train']:.1f}", f"{seconds['predict']:.1f}"]
+        for run in runs
+        for origin, seconds in run.tool_seconds.items()
+    ]
+    return table(["dataset", "origin", "train", "predict"], rows)
 
 
 def package_versions() -> dict[str, str]:
@@ -527,13 +657,56 @@ def package_versions() -> dict[str, str]:
     return found
 
 
+def header_lines(today: datetime.datetime, versions: dict[str, str], origins: int) -> list[str]:
+    """Date, machine, versions and how to read the tables."""
+    return [
+        "rnnforecast accuracy on the development set (benchmarks/devset.yaml): each dataset "
+        f"scored at up to {origins} origin(s), its last non-overlapping horizons (fewer where a "
+        "series is short)",
+        f"date: {today:%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs, "
+        f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
+        "versions: " + ", ".join(f"{name} {number}" for name, number in versions.items()),
+        "rnnforecast: `rnnforecast train` (config with only `data` and `window.horizon`) then "
+        "`predict` at each origin; one global model per long-format file and origin",
+        "other methods: fitted on one series at a time; naive and seasonal naive intervals from "
+        "the quantiles of their in-sample errors per horizon step",
+        *([f"rnnforecast train overrides: {' '.join(OVERRIDES)}"] if OVERRIDES else []),
+    ]
+
+
 def finite_or_none(value: Any) -> Any:
-    """`value` with every NaN or infinity (nested in dicts) replaced by None, for JSON."""
+    """`value` with every NaN or infinity (nested in dicts and lists) replaced by None."""
     if isinstance(value, dict):
         return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [finite_or_none(item) for item in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def json_document(
+    runs: list[DatasetRun],
+    figures: dict[str, dict[str, Any]],
+    summaries: dict[str, dict[str, Any]],
+    context: dict[str, Any],
+) -> dict[str, Any]:
+    """Every figure of the run, NaN written as null."""
+    datasets = {
+        run.entry.name: {
+            "half": run.entry.half,
+            "frequency": run.entry.frequency.name,
+            "shape": run.entry.shape,
+            "horizon": run.entry.horizon,
+            "season_length": run.entry.season_length,
+            "origins": run.origins,
+            "series": run.series,
+            **figures[run.entry.name],
+            "rnnforecast_seconds": {str(k): seconds for k, seconds in run.tool_seconds.items()},
+        }
+        for run in runs
+    }
+    return finite_or_none({**context, "datasets": datasets, "summary": summaries})
 
 
 # --------------------------------------------------------------------------------------------
@@ -542,7 +715,7 @@ def finite_or_none(value: Any) -> Any:
 
 
 def work_folder(keep: str | None) -> Path:
-    """The folder for truncated data, configs, runs and forecasts: `--keep` or a temporary one."""
+    """The folder for data, configs, runs and forecasts: `--keep` or a temporary one."""
     if keep is None:
         return Path(tempfile.mkdtemp(prefix="rnnforecast-accuracy-"))
     folder = Path(keep).resolve()
@@ -552,87 +725,29 @@ def work_folder(keep: str | None) -> Path:
     return folder
 
 
-def benchmark_dataset(
-    dataset: Dataset, folder: Path, skip_stats: bool
-) -> tuple[list[Series], dict[str, float]]:
-    """Hold out, write the truncated file, run every method on one config's series."""
-    folder.mkdir()
-    truncated, series = split_series(dataset)
-    truncated.to_csv(folder / "data.csv", index=False)
-    print(
-        f"  {dataset.name}: {len(series)} series, {dataset.frequency} ({dataset.kind}), "
-        f"h={dataset.horizon}, m={dataset.season_length}: rnnforecast train + predict ...",
-        file=sys.stderr,
-        flush=True,
-    )
-    tool_seconds = forecast_rnnforecast(dataset, series, folder)
-    for one in series:
-        forecast_baselines(one)
-        if not skip_stats:
-            print(f"  {one.label}: statsforecast ...", file=sys.stderr, flush=True)
-            forecast_stats(one)
-    return series, tool_seconds
-
-
-def run_all(
-    configs: dict[str, Path], folder: Path, skip_stats: bool
-) -> tuple[list[Series], dict[str, dict[str, float]]]:
-    """Every config's series with their forecasts, and the tool's seconds per config."""
-    series: list[Series] = []
-    tool_seconds: dict[str, dict[str, float]] = {}
-    for name, config_path in configs.items():
-        dataset = load_dataset(name, config_path)
-        found, tool_seconds[name] = benchmark_dataset(dataset, folder / name, skip_stats)
-        series += found
-    return series, tool_seconds
-
-
-def header_lines(today: datetime.datetime, versions: dict[str, str]) -> list[str]:
-    """Date, machine, versions and how to read the tables."""
-    return [
-        "rnnforecast accuracy on the example data: the last h points of each series held out",
-        f"date: {today:%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs, "
-        f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
-        "versions: " + ", ".join(f"{name} {number}" for name, number in versions.items()),
-        "rnnforecast: `rnnforecast train` (config with only `data` and `window.horizon`) then "
-        "`predict`; one model per config, its seconds split evenly over the config's series",
-        "other methods: fitted on one series at a time; freq = inferred frequency, "
-        "h = held-out points, train = points every method sees",
-        *([f"rnnforecast train overrides: {' '.join(OVERRIDES)}"] if OVERRIDES else []),
-    ]
-
-
-def json_document(
-    series: list[Series],
-    scores: dict[str, Any],
-    tool_seconds: dict[str, dict[str, float]],
-    context: dict[str, Any],
-) -> dict[str, Any]:
-    """Every figure of the run, NaN written as null."""
-    settings = {
-        one.label: {
-            "frequency": one.frequency,
-            "season_length": one.season_length,
-            "horizon": len(one.actual),
-            "training_points": len(one.history),
-        }
-        for one in series
-    }
-    document = {
-        **context,
-        "settings": settings,
-        **scores,
-        "rnnforecast_seconds_per_config": tool_seconds,
-    }
-    return finite_or_none(document)
-
-
-def main() -> None:
+def parse_arguments() -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(
         description="Forecast accuracy of rnnforecast next to statistical methods on the "
-        "example data (the last h points of each series held out)."
+        "development set (the last --origins horizons of each dataset held out in turn)."
     )
-    parser.add_argument("--series", help="Comma-separated config names, e.g. a10,co2.")
+    parser.add_argument(
+        "--half",
+        choices=[*HALVES, "all"],
+        default="all",
+        help="Which half of the manifest to score (default: all).",
+    )
+    parser.add_argument(
+        "--series", help="Comma-separated dataset names of the manifest, e.g. a10,co2."
+    )
+    parser.add_argument(
+        "--origins",
+        type=int,
+        default=3,
+        metavar="K",
+        help="Score each dataset at its last K non-overlapping horizons (default 3; fewer "
+        "where a series is too short).",
+    )
     parser.add_argument(
         "--skip-stats",
         action="store_true",
@@ -641,19 +756,36 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR", help="Keep data, configs, runs and forecasts.")
     parser.add_argument("--json", metavar="PATH", help="Also write every figure as JSON here.")
     parser.add_argument(
+        "--manifest",
+        type=Path,
+        default=MANIFEST,
+        help="The development set (default: benchmarks/devset.yaml).",
+    )
+    parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="Pass a config override to `rnnforecast train` (repeatable), to measure a "
-        "setting against the defaults; the headline figures use none.",
+        "setting against the defaults or for a quick check; the headline figures use none.",
     )
     arguments = parser.parse_args()
+    if arguments.origins < 1:
+        parser.error("--origins must be at least 1")
+    return arguments
+
+
+def main() -> None:
+    arguments = parse_arguments()
     OVERRIDES.extend(arguments.overrides)
     if not arguments.skip_stats:
         require_statsforecast()
-    configs = select_configs(discover_configs(CONFIG_DIR), arguments.series)
+    try:
+        manifest = load_manifest(arguments.manifest)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from None
+    entries = select_entries(manifest, arguments.half, arguments.series, arguments.manifest)
     methods = [RNNFORECAST, NAIVE, SEASONAL_NAIVE]
     if not arguments.skip_stats:
         methods += STATS_METHODS
@@ -662,27 +794,38 @@ def main() -> None:
     folder = work_folder(arguments.keep)
     print(f"rnnforecast accuracy benchmark in {folder} ...", file=sys.stderr, flush=True)
     try:
-        series, tool_seconds = run_all(configs, folder, arguments.skip_stats)
+        runs = [
+            benchmark_dataset(entry, arguments.origins, folder / entry.name, arguments.skip_stats)
+            for entry in entries
+        ]
     finally:
         if arguments.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
     total = time.perf_counter() - started
 
-    scores = score(series, methods)
+    figures = {run.entry.name: dataset_figures(run, methods) for run in runs}
+    halves = {
+        half: [run for run in runs if run.entry.half == half]
+        for half in HALVES
+        if any(run.entry.half == half for run in runs)
+    }
+    if len(halves) > 1:
+        halves["all"] = runs
+    summaries = {
+        half: half_summary({run.entry.name: figures[run.entry.name] for run in part}, methods)
+        for half, part in halves.items()
+    }
     today, versions = datetime.datetime.now(datetime.UTC), package_versions()
-    tool_rows = [
-        [name, f"{steps['train']:.1f}", f"{steps['predict']:.1f}"]
-        for name, steps in tool_seconds.items()
-    ]
-    sections = [
-        header_lines(today, versions),
-        report_tables(series, scores, methods),
-        [
-            "rnnforecast wall time per config (s)",
-            "",
-            table(["config", "train", "predict"], tool_rows),
-        ],
-    ]
+    sections = [header_lines(today, versions, arguments.origins)]
+    for half in HALVES:
+        if half in halves:
+            sections.append(half_section(half, halves[half], figures, summaries[half], methods))
+    sizes = {half: len(part) for half, part in halves.items()}
+    overview = overview_table(summaries, sizes, methods)
+    sections.append(
+        ["Overview (rnnforecast worse: more than 5 % above seasonal naive)", "", overview]
+    )
+    sections.append(["rnnforecast wall time (s)", "", tool_seconds_table(runs)])
     print("\n\n".join("\n".join(section) for section in sections))
     print(f"\ntotal benchmark time: {total:.0f} s")
     if arguments.json:
@@ -692,9 +835,11 @@ def main() -> None:
             "platform": f"{platform.machine()} {platform.system()}",
             "versions": versions,
             "methods": methods,
+            "origins_wanted": arguments.origins,
+            "overrides": OVERRIDES,
             "total_seconds": total,
         }
-        document = json_document(series, scores, tool_seconds, context)
+        document = json_document(runs, figures, summaries, context)
         Path(arguments.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 

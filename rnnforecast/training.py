@@ -3,7 +3,9 @@ whole history, save, in that order."""
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from rnnforecast.backend import import_keras, seed_everything
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset, load_dataset
 from rnnforecast.defaults import resolve_defaults
-from rnnforecast.errors import DataError
+from rnnforecast.errors import ConfigError, DataError
 from rnnforecast.evaluation import score_part
 from rnnforecast.forecaster import Forecaster, InputLayout, Member, feature_matrix, model_inputs
 from rnnforecast.models import ModelShape, build_model, compile_model
@@ -135,6 +137,33 @@ def prepare(
     return resolved
 
 
+def out_of_memory_is_a_config_error(fit: Callable[..., Fitted]) -> Callable[..., Fitted]:
+    """Report running out of memory while fitting (a `MemoryError`, TensorFlow's
+    `ResourceExhaustedError`) as the config error it is: sizes too large for the machine."""
+
+    @functools.wraps(fit)
+    def fit_within_memory(config: Config, *args: Any, **kwargs: Any) -> Fitted:
+        try:
+            return fit(config, *args, **kwargs)
+        except Exception as error:
+            # By name: TensorFlow is imported lazily and its error types with it.
+            if not isinstance(error, MemoryError) and "ResourceExhausted" not in repr(type(error)):
+                raise
+            model, training = config.model, config.training
+            raise ConfigError(
+                f"training ran out of memory ({type(error).__name__}): the network or its "
+                "batches are too large for this machine. Lower `model.units`, `model.dense`, "
+                "`training.batch_size`, `window.lookback` or `model.series_embedding`. "
+                f"Received: model.units={model.units}, model.dense={model.dense}, "
+                f"training.batch_size={training.batch_size}, "
+                f"window.lookback={config.window.lookback}, "
+                f"model.series_embedding={model.series_embedding}"
+            ) from None
+
+    return fit_within_memory
+
+
+@out_of_memory_is_a_config_error
 def fit_forecaster(
     config: Config,
     dataset: Dataset,

@@ -3,7 +3,7 @@ helpers that keep what their messages quote of the input short.
 
 The exit codes are part of the command-line contract (see README, "Exit codes"):
 0 success, 1 unexpected internal error, 2 command-line usage error (Typer), 3 config error,
-4 data error, 5 run-directory error, 6 output error, 130 interrupted.
+4 data error, 5 run-directory error, 6 output error, 130 interrupted, 141 stdout closed.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ class OutputError(RnnForecastError):
 
 
 INTERRUPTED_EXIT_CODE = 130
+# 128 + SIGPIPE: what a shell reports for a command whose reader (`head`) stopped reading.
+CLOSED_PIPE_EXIT_CODE = 141
 
 
 def shorten(text: str, limit: int = MAX_QUOTED) -> str:

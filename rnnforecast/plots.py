@@ -4,6 +4,7 @@ where to save them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -139,6 +140,6 @@ def loss_figure(history: pd.DataFrame) -> Figure:
     return figure
 
 
-def save_figure(figure: Figure, path: str) -> None:
-    """Save as PNG."""
+def save_figure(figure: Figure, path: str | BinaryIO) -> None:
+    """Save as PNG, to a file name or a binary stream (stdout)."""
     figure.savefig(path, dpi=110, format="png")

@@ -18,7 +18,7 @@ from rnnforecast.data import (
     future_covariate_values,
     load_dataset,
 )
-from rnnforecast.errors import DataError, RunError
+from rnnforecast.errors import DataError, RunError, check_path
 from rnnforecast.evaluation import score_part
 from rnnforecast.forecaster import Forecaster, extend_series
 from rnnforecast.plots import MAX_PANELS, SeriesPanel, forecast_figure
@@ -39,6 +39,7 @@ def load_input(run: Run, path: Path | str | None = None) -> Dataset:
     data = run.config.data
     if path is None:
         return load_dataset(data)
+    check_path(path, DataError, "--input")
     # New data may come in either format whatever the training file was; any suffix but
     # Parquet's is read as CSV.
     source = "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"

@@ -277,11 +277,11 @@ def _links_followed(path: Path) -> list[Path]:
     return links
 
 
-def sweep_stale_temporaries(target: Path, now: float | None = None) -> None:
+def sweep_stale_temporaries(target: Path) -> None:
     """Remove `write_atomic`'s temporary files for `target` left by killed writers: older than
     `STALE_TEMPORARY_SECONDS` and not locked by a live one."""
     pattern = f".{glob.escape(target.name)}.{'?' * 8}{TEMPORARY_SUFFIX}"
-    limit = (time.time() if now is None else now) - STALE_TEMPORARY_SECONDS
+    limit = time.time() - STALE_TEMPORARY_SECONDS
     for candidate in target.parent.glob(pattern):
         with contextlib.suppress(OSError):
             if candidate.is_symlink() or candidate.stat().st_mtime > limit:

@@ -54,11 +54,15 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 
 def seed_everything(seed: int) -> None:
-    """Make training repeatable: same seed and data give the same weights and metrics."""
+    """Make training repeatable: same seed and data give the same weights and metrics.
+
+    NumPy takes seeds below 2**32 only; ensemble member N is seeded with `training.seed + N - 1`,
+    which may pass that bound, so the seed wraps around.
+    """
     keras = import_keras()
     tf = import_tensorflow()
 
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(seed % 2**32)
     tf.config.experimental.enable_op_determinism()
 
 

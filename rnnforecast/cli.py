@@ -7,24 +7,47 @@ Errors the user can fix print `Error: ...` and exit with the code of their kind 
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import signal
 import sys
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from rnnforecast import __version__, interruption
-from rnnforecast.errors import INTERRUPTED_EXIT_CODE, RnnForecastError
+from rnnforecast.errors import (
+    CLOSED_PIPE_EXIT_CODE,
+    INTERRUPTED_EXIT_CODE,
+    OutputError,
+    RnnForecastError,
+    shorten,
+)
+
+# Kept in step with README's table of exit codes (a test compares them).
+EXIT_CODES = (
+    "Exit codes: 0 success, 1 internal error, 2 usage error, 3 config error, 4 data error, "
+    "5 run-directory error, 6 output error (including a result written whose report could "
+    "not be printed), 130 interrupted (Ctrl-C, SIGTERM, SIGHUP), 141 stdout closed by its "
+    "reader (e.g. `| head`)."
+)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# What an `Error:` report prints at most, whatever the message holds.
+MAX_REPORT_LINES = 12
+MAX_REPORT_LINE = 1000
+# Failing writes that a user can fix (a full disk, a read-only one): output errors, not bugs.
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
+
 
 app = typer.Typer(
     name="rnnforecast",
     help="Time-series forecasting with Keras recurrent networks, scored against naive "
     "baselines.\n\nExample: rnnforecast train configs/sine.yaml",
-    epilog="Exit codes: 0 success, 1 internal error, 2 usage error, 3 config error, "
-    "4 data error, 5 run-directory error, 6 output error, 130 interrupted.",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -99,7 +122,7 @@ def train(
 
     Example: rnnforecast train configs/a10.yaml --set training.epochs=50
     """
-    with _errors_reported(verbose):
+    with _errors_reported(verbose) as outcome:
         from rnnforecast.config import load_config
 
         settings = load_config(config, overrides)
@@ -113,6 +136,7 @@ def train(
         from rnnforecast.training import train as train_run
 
         run = train_run(settings, run_dir=run_dir, progress="none" if quiet else "auto")
+        outcome.written = ("the run", run.path)
         if quiet:
             typer.echo(str(run.path))
             return
@@ -161,8 +185,8 @@ def predict(
         typer.Option(
             "--output",
             "-o",
-            help="Write the forecasts to this CSV/Parquet file (its folder must exist); "
-            "default stdout.",
+            help="Write the forecasts to this CSV/Parquet file (its folder must exist; a "
+            "regular file or a link to one, never a device or pipe); `-` or default: stdout.",
         ),
     ] = None,
     future: FutureFile = None,
@@ -193,7 +217,7 @@ def predict(
 
     Example: rnnforecast predict runs/a10-20240101-120000 --input new.csv --level 90 -o f.csv
     """
-    with _errors_reported(verbose):
+    with _errors_reported(verbose) as outcome:
         from rnnforecast.errors import ConfigError
         from rnnforecast.run import load_run
 
@@ -219,13 +243,15 @@ def predict(
                 err=True,
             )
         forecasts = forecast.frame(dataset, origin=False)
-        if output is None:
+        if output is None or str(output) == "-":
             forecasts.to_csv(sys.stdout, index=False)
             return
         from rnnforecast.staging import write_atomic
 
         write_atomic(output, lambda path: _write_table(forecasts, path, output.suffix))
-        typer.echo(f"Wrote {len(forecasts)} forecasts to {output}", err=True)
+        outcome.written = ("the forecasts", output)
+        with contextlib.suppress(OSError):  # a note; the forecasts are written
+            typer.echo(f"Wrote {len(forecasts)} forecasts to {output}", err=True)
 
 
 @app.command()
@@ -273,9 +299,15 @@ def evaluate(
 def plot(
     run_dir: RunDirectory,
     input_file: InputFile = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="PNG file to write.")] = Path(
-        "forecast.png"
-    ),
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="PNG file to write (a regular file or a link to one, never a device or pipe); "
+            "`-`: stdout.",
+        ),
+    ] = Path("forecast.png"),
     future: FutureFile = None,
     verbose: Verbose = False,
 ) -> None:
@@ -283,7 +315,7 @@ def plot(
 
     Example: rnnforecast plot runs/a10-20240101-120000 --output a10.png
     """
-    with _errors_reported(verbose):
+    with _errors_reported(verbose) as outcome:
         from rnnforecast.run import load_run
 
         run = load_run(run_dir)
@@ -292,7 +324,18 @@ def plot(
         from rnnforecast.staging import write_atomic
 
         figure = forecast_plot(run, load_input(run, input_file), future)
+        if str(output) == "-":
+            if sys.stdout.isatty():
+                raise OutputError(
+                    "-o -: stdout is a terminal, where a PNG image is noise. Redirect it "
+                    "(`-o - > plot.png`) or give a file name."
+                )
+            sys.stdout.flush()
+            save_figure(figure, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+            return
         write_atomic(output, lambda path: save_figure(figure, path))
+        outcome.written = ("the plot", output)
         typer.echo(f"Wrote {output}")
 
 
@@ -336,7 +379,7 @@ def backtest(
 
     Example: rnnforecast backtest configs/a10.yaml --folds 4 --step 6
     """
-    with _errors_reported(verbose):
+    with _errors_reported(verbose) as outcome:
         from rnnforecast.config import load_config
 
         settings = load_config(config, overrides)
@@ -348,6 +391,7 @@ def backtest(
         result, folder = run_backtest(
             settings, output_dir, folds, step, refit, "none" if quiet else "auto"
         )
+        outcome.written = ("the backtest", folder)
         if quiet:
             typer.echo(str(folder))
             return
@@ -400,41 +444,115 @@ def _write_table(frame: Any, path: Path, suffix: str) -> None:
         frame.to_csv(path, index=False)
 
 
+@dataclass
+class Outcome:
+    """What a command has written so far (what, where), so a failure after it can say so."""
+
+    written: tuple[str, Path] | None = None
+
+
 @contextlib.contextmanager
-def _errors_reported(verbose: bool) -> Iterator[None]:
-    """Turn library errors into `Error: ...` and their exit code; SIGTERM and Ctrl-C stop the
-    command at a safe point and clean up like any failure."""
+def _errors_reported(verbose: bool) -> Iterator[Outcome]:
+    """Turn library errors into `Error: ...` and their exit code; SIGTERM, SIGHUP and Ctrl-C
+    stop the command at a safe point and clean up like any failure.
+
+    Once a command has written its result (`Outcome.written`), any later failure (stdout full
+    or closed, a signal) says where the result is and exits with the output error's code, so
+    a scheduler neither takes it for lost nor retries into "already exists". Before that, a
+    reader closing stdout (`| head`) ends the command quietly with 141, as for other tools.
+    """
     from rnnforecast.backend import show_tensorflow_logs
 
     show_tensorflow_logs(verbose)
-    previous = {
-        kind: signal.signal(kind, interruption.handle_signal)
-        for kind in (signal.SIGTERM, signal.SIGINT)
-    }
+    interruption.reset()
+    previous = {kind: signal.signal(kind, interruption.handle_signal) for kind in STOP_SIGNALS}
+    outcome = Outcome()
     try:
-        yield
-    except RnnForecastError as error:
-        if verbose:
-            traceback.print_exc()
-        typer.echo(f"Error: {error}", err=True)
-        raise typer.Exit(error.exit_code) from None
-    except KeyboardInterrupt:
-        typer.echo("Error: interrupted; nothing was written.", err=True)
-        raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
+        yield outcome
+        sys.stdout.flush()  # a reader gone away shows here, not as a traceback at exit
     except (typer.Exit, typer.Abort):
         raise
-    except Exception as error:
-        if verbose:
-            traceback.print_exc()
-        typer.echo(
-            f"Error: internal error ({type(error).__name__}: {error}). Nothing was written. "
-            "Re-run with --verbose for the traceback and report it.",
-            err=True,
-        )
-        raise typer.Exit(1) from None
+    except (Exception, KeyboardInterrupt) as error:
+        if isinstance(error, BrokenPipeError):
+            _stdout_to_devnull()
+            if outcome.written is None:
+                raise typer.Exit(CLOSED_PIPE_EXIT_CODE) from None
+        _settle_stdout()
+        _report(error, outcome, verbose)
+        raise typer.Exit(_exit_code(error, outcome)) from None
     finally:
-        for kind, handler in previous.items():
-            signal.signal(kind, handler)
+        if interruption.stopping():
+            # Stopping: a later signal, even after this returns and while TensorFlow shuts
+            # down, must neither interrupt the clean-up nor change the exit code.
+            for kind in STOP_SIGNALS:
+                signal.signal(kind, signal.SIG_IGN)
+        else:
+            for kind, handler in previous.items():
+                signal.signal(kind, handler)
+
+
+def _exit_code(error: Exception | KeyboardInterrupt, outcome: Outcome) -> int:
+    if outcome.written is not None:
+        return OutputError.exit_code
+    if isinstance(error, RnnForecastError):
+        return error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return INTERRUPTED_EXIT_CODE
+    if isinstance(error, OSError) and error.errno in OUTPUT_ERRNOS:
+        return OutputError.exit_code
+    return 1
+
+
+def _report(error: Exception | KeyboardInterrupt, outcome: Outcome, verbose: bool) -> None:
+    """Print one `Error: ...` report of `error` on stderr (and the traceback with --verbose)."""
+    if isinstance(error, RnnForecastError):
+        message = str(error)
+    elif isinstance(error, KeyboardInterrupt):
+        message = "interrupted; nothing was written."
+    elif isinstance(error, OSError) and error.errno in OUTPUT_ERRNOS | {errno.EPIPE}:
+        message = f"cannot write the output ({error.strerror or error}). Nothing was written."
+    else:
+        message = (
+            f"internal error ({type(error).__name__}: {shorten(str(error), 200)}). Nothing was "
+            "written. Re-run with --verbose for the traceback and report it."
+        )
+    if outcome.written is not None:
+        what, path = outcome.written
+        cause = (
+            "the command was interrupted."
+            if isinstance(error, KeyboardInterrupt)
+            else f"it failed: {message.removesuffix(' Nothing was written.')}"
+        )
+        message = (
+            f"{what} was written to {path} and is complete, but then {cause} Use it as it is "
+            "(a retry into the same place would find it there)."
+        )
+    lines = [shorten(line, MAX_REPORT_LINE) for line in message.splitlines()]
+    if len(lines) > MAX_REPORT_LINES:
+        lines[MAX_REPORT_LINES - 1 :] = [
+            f"... and {len(lines) - MAX_REPORT_LINES + 1} more line(s)"
+        ]
+    with contextlib.suppress(OSError):  # stderr may be gone too; the exit code remains
+        if verbose and not isinstance(error, KeyboardInterrupt):
+            traceback.print_exception(error)
+        typer.echo("Error: " + "\n".join(lines), err=True)
+
+
+def _settle_stdout() -> None:
+    """Flush what a failed command left in stdout's buffer; where stdout itself failed (full,
+    closed), drop it, or the interpreter's flush at exit fails again and changes the code."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        _stdout_to_devnull()
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush at exit cannot fail again
+    (Python's recommended handling of a closed pipe)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def main() -> None:

@@ -22,9 +22,20 @@ from pydantic import (
     model_validator,
 )
 
-from rnnforecast.errors import ConfigError
+from rnnforecast.errors import ConfigError, check_path, quoted, shorten
 
 DEFAULT_CONFIG_NAME = "default"
+# A config is a few hundred bytes and a hundred values; these bounds are far above any real one
+# and keep a hostile file (a YAML alias bomb: a few hundred bytes expanding to billions of
+# values) from taking the machine down.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_CONFIG_VALUES = 10_000
+MAX_CONFIG_DEPTH = 50
+MAX_ERROR_LINES = 10
+MAX_SEED = 2**32 - 1
+MAX_UNITS = 4096
+MAX_LAYERS = 8
+MAX_ENSEMBLE = 100
 DEFAULT_TRAINING_STEPS = 4000
 VALIDATION_HORIZONS = 3
 MIN_DEFAULT_EPOCHS = 30
@@ -48,7 +59,10 @@ FILE_SOURCES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, assignments are re-validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    # Strict: `true` is not 1 and "5" is not 5 (a YAML int still fills a float field).
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, allow_inf_nan=False, strict=True
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -93,7 +107,7 @@ class SyntheticConfig(Section):
     amplitude: float = Field(1.0, description="Amplitude of the sine.")
     trend: float = Field(0.0, description="Linear trend added per step.")
     noise: NoiseConfig = Field(default_factory=NoiseConfig, description="Additive noise.")
-    seed: int = Field(0, description="Seed of the noise generator.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the noise generator.")
 
     @model_validator(mode="after")
     def _one_of_period_or_frequency(self) -> SyntheticConfig:
@@ -120,7 +134,9 @@ class DataConfig(Section):
         "or `synthetic` when there is no `path`.",
     )
     path: Path | None = Field(
-        None, description="CSV or Parquet file, relative to the config file's folder."
+        None,
+        strict=False,  # YAML gives a string
+        description="CSV or Parquet file, relative to the config file's folder.",
     )
     time_column: str | None = Field(
         None, description="Timestamp column; without it the rows are consecutive integer steps."
@@ -166,6 +182,13 @@ class DataConfig(Section):
         description="The sine-plus-noise series used when `source` is `synthetic`.",
     )
 
+    @field_validator("path")
+    @classmethod
+    def _path_without_nul(cls, value: Path | None) -> Path | None:
+        if value is not None and "\0" in str(value):
+            raise ValueError(f"must not hold a NUL byte (got {quoted(str(value))})")
+        return value
+
     @model_validator(mode="after")
     def _source_matches_path(self) -> DataConfig:
         if self.source is None:
@@ -175,8 +198,8 @@ class DataConfig(Section):
                 suffix = self.path.suffix.lower()
                 if suffix not in FILE_SOURCES:
                     raise ValueError(
-                        f"cannot tell the format of `path` {str(self.path)!r} from its suffix; "
-                        "set `source: csv` or `source: parquet`"
+                        f"cannot tell the format of `path` {quoted(str(self.path))} from its "
+                        "suffix; set `source: csv` or `source: parquet`"
                     )
                 object.__setattr__(self, "source", FILE_SOURCES[suffix])
         if self.source in ("csv", "parquet") and self.path is None:
@@ -201,13 +224,15 @@ class DataConfig(Section):
             overlap = reserved & set(getattr(self, key))
             if overlap:
                 raise ValueError(
-                    f"`{key}` must not repeat the time, id or target column (got {sorted(overlap)})"
+                    f"`{key}` must not repeat the time, id or target column "
+                    f"(got {quoted(sorted(overlap))})"
                 )
         both = set(self.covariates) & set(self.future_covariates)
         if both:
             raise ValueError(
-                f"{sorted(both)} are listed in both `covariates` and `future_covariates`; a "
-                "column is either known only up to the origin or also over the horizon"
+                f"{quoted(sorted(both))} are listed in both `covariates` and "
+                "`future_covariates`; a column is either known only up to the origin or also "
+                "over the horizon"
             )
         return self
 
@@ -303,20 +328,28 @@ def _count(size: int | float, length: int, least: int) -> int:
 Activation = Literal["tanh", "relu", "sigmoid", "elu", "selu", "gelu", "softsign", "linear"]
 
 
+Size = Annotated[int, Field(gt=0, le=MAX_UNITS)]
+
+
 class ModelConfig(Section):
     cell: Literal["simple_rnn", "lstm", "gru"] = Field("lstm", description="Recurrent cell.")
-    units: list[PositiveInt] | None = Field(
+    units: list[Size] | None = Field(
         None,
         min_length=1,
+        max_length=MAX_LAYERS,
         description="Units of the recurrent layer; a list stacks several layers. By default "
-        "chosen from the number of training windows: 32 below 2,000 windows, else 64.",
+        f"chosen from the number of training windows: 32 below 2,000 windows, else 64. At most "
+        f"{MAX_UNITS} units and {MAX_LAYERS} layers.",
     )
     activation: Activation = Field("tanh", description="Activation of the recurrent layers.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the recurrent inputs.")
     recurrent_dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the recurrent state.")
     bidirectional: bool = Field(False, description="Wrap each recurrent layer in Bidirectional.")
-    dense: list[PositiveInt] = Field(
-        default_factory=list, description="Sizes of hidden dense layers before the output layer."
+    dense: list[Size] = Field(
+        default_factory=list,
+        max_length=MAX_LAYERS,
+        description="Sizes of hidden dense layers before the output layer (at most "
+        f"{MAX_UNITS} units, {MAX_LAYERS} layers).",
     )
     baseline: Literal["auto", "seasonal_naive", "naive", "mean", "none"] = Field(
         "auto",
@@ -338,6 +371,7 @@ class ModelConfig(Section):
     series_embedding: int = Field(
         0,
         ge=0,
+        le=MAX_UNITS,
         description="Size of a learned per-series vector given to the output layers of a "
         "global model (long format), so one model can tell its series apart; 0 turns it off.",
     )
@@ -377,9 +411,10 @@ class TrainingConfig(Section):
         "By default a tenth of `epochs`, at least 10.",
     )
     shuffle: bool = Field(True, description="Shuffle training windows between epochs.")
-    seed: int = Field(42, description="Seed for weights, dropout and shuffling.")
+    seed: int = Field(42, ge=0, le=MAX_SEED, description="Seed for weights, dropout and shuffling.")
     ensemble: PositiveInt | None = Field(
         None,
+        le=MAX_ENSEMBLE,
         description="Members trained with different seeds (seed, seed + 1 ...); their "
         "forecasts are combined by the median. By default 10,000 / training windows, between 1 "
         "and 5: small data, where members differ most, gets five, which are quick to train.",
@@ -435,9 +470,48 @@ class IntervalsConfig(Section):
 
 
 class OutputConfig(Section):
-    dir: Path = Field(Path("runs"), description="Folder that receives run directories.")
+    dir: Path = Field(
+        Path("runs"),
+        strict=False,  # YAML gives a string
+        description="Folder that receives run directories.",
+    )
     name: str | None = Field(
-        None, description="Run name prefix; the config file's name by default."
+        None,
+        min_length=1,
+        max_length=200,
+        description="Run name prefix, a plain name (no folder: the run goes into `dir`); the "
+        "config file's name by default.",
+    )
+
+    @field_validator("dir")
+    @classmethod
+    def _dir_without_nul(cls, value: Path) -> Path:
+        if "\0" in str(value):
+            raise ValueError(f"must not hold a NUL byte (got {quoted(str(value))})")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        if value is not None and not is_plain_name(value):
+            raise ValueError(
+                "must be a plain name: no `/`, `\\`, `..`, control characters or leading "
+                "`.`, since the run directory must stay inside `output.dir`; set `output.dir` "
+                f"for another folder (got {quoted(value)})"
+            )
+        return value
+
+
+def is_plain_name(name: str) -> bool:
+    """Whether `name` names an entry of a folder and nothing else: not empty, no separator,
+    no `..`, no control character (NUL included), no leading dot (a hidden entry, or one the
+    sweep of staging folders could take for its own)."""
+    return bool(
+        name
+        and not name.startswith(".")
+        and ".." not in name
+        and not any(character in name for character in "/\\")
+        and all(character.isprintable() for character in name)
     )
 
 
@@ -481,9 +555,15 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
     Returns:
         The validated `Config`, with `data.path` made absolute relative to the file's folder.
 
+    Raises:
+        ConfigError: the file is missing, empty, larger than 1 MiB, not YAML, holds a key
+            twice or expands past 10,000 values through aliases, or a value is wrong.
+
     Example:
         `load_config("configs/sine.yaml", ["training.epochs=2"])`
     """
+    if path is not None:
+        check_path(path, ConfigError, "the config file")
     label = str(path) if path is not None else "<default config>"
     raw = _read_yaml(Path(path)) if path is not None else {}
     for override in overrides or []:
@@ -496,10 +576,17 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
         if config.data.path is not None and not config.data.path.is_absolute():
             config.data.path = (Path(path).parent / config.data.path).resolve()
         if config.output.name is None:
-            config.output.name = Path(path).stem
+            config.output.name = _name_from_file(Path(path))
     elif config.output.name is None:
         config.output.name = DEFAULT_CONFIG_NAME
     return config
+
+
+def _name_from_file(path: Path) -> str:
+    """The config file's name as a run name: its stem, made a plain name."""
+    stem = "".join(c if c.isprintable() and c not in "/\\" else "_" for c in path.stem)
+    stem = stem.replace("..", "_").lstrip(".")[:200]
+    return stem or DEFAULT_CONFIG_NAME
 
 
 def config_from_dict(raw: dict[str, Any], label: str) -> Config:
@@ -515,20 +602,111 @@ def dump_config(config: Config) -> str:
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
 
 
+class RefusedYAML(yaml.MarkedYAMLError):
+    """YAML that parses but that a config must not be: a key given twice, or aliases that
+    expand past `MAX_CONFIG_VALUES` values or nest past `MAX_CONFIG_DEPTH` levels."""
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses duplicate keys and bounds the expanded size of a document.
+
+    PyYAML builds an alias as a reference to the anchored node, so an alias bomb (each level
+    repeating the one before nine times) loads in microseconds; it is everything that walks the
+    result afterwards (validation, error messages) that meets billions of values. Composing
+    counts every node as the number of values it expands to, an alias as its anchor's whole
+    count, and stops past the limit, so the cost of any file is bounded by its own size.
+
+    Example:
+        `yaml.load(text, Loader=ConfigLoader)`
+    """
+
+    def __init__(self, stream: str | bytes) -> None:
+        super().__init__(stream)
+        self._values = 0  # values composed so far, each alias counted as its anchor's expansion
+        self._expansion: dict[int, int] = {}  # id(node) -> values the node expands to
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            anchored = self.anchors.get(event.anchor)
+            if anchored is not None:
+                size = self._expansion.get(id(anchored))
+                if size is None:  # the alias sits inside its own anchor
+                    raise RefusedYAML(
+                        problem=f"alias *{shorten(str(event.anchor))} refers to a node that "
+                        "contains it (a recursive structure); a config cannot hold one",
+                        problem_mark=event.start_mark,
+                    )
+                self._count(size, event.start_mark)
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_CONFIG_DEPTH:
+            raise RefusedYAML(
+                problem=f"nested more than {MAX_CONFIG_DEPTH} levels deep; a config has a few",
+                problem_mark=self.peek_event().start_mark,
+            )
+        before = self._values
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        self._count(1, node.start_mark)
+        self._expansion[id(node)] = self._values - before
+        return node
+
+    def _count(self, values: int, mark: Any) -> None:
+        self._values += values
+        if self._values > MAX_CONFIG_VALUES:
+            raise RefusedYAML(
+                problem=f"expands to more than {MAX_CONFIG_VALUES:,} values (aliases `*name` "
+                "repeat whole nodes); a config holds far fewer. Remove the aliases or the bulk",
+                problem_mark=mark,
+            )
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # PyYAML keeps the last of two equal keys silently; in a config that is a mistake.
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults` may be overridden by the keys beside it
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:
+                continue  # an unhashable key, which the base class reports
+            if first is not None:
+                raise RefusedYAML(
+                    problem=f"duplicate key {quoted(key)} (first at line {first + 1}); "
+                    "keep one of them",
+                    problem_mark=key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"{path}: config file not found. Check the path.")
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a regular file; give the path of a YAML config file.")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the config file: {error}") from None
+        raise ConfigError(f"{path}: cannot read the config file: {shorten(str(error))}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path}: the config file is larger than {MAX_CONFIG_BYTES // (1 << 20)} MiB; a "
+            "config is a few hundred bytes. Check that this is the YAML config. "
+            f"Received: size={path.stat().st_size}"
+        )
+    raw = _parse_yaml(text, str(path))
     if raw is None:
-        return {}
+        raise ConfigError(
+            f"{path}: the config file is empty (or holds only comments); expected a mapping of "
+            "sections (data, window, model ...). To train on the built-in synthetic series, run "
+            "the command without a config file."
+        )
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{path}: expected a mapping of sections (data, window, model ...) at the top level, "
@@ -537,16 +715,33 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
+def _parse_yaml(text: str, label: str) -> Any:
+    try:
+        return yaml.load(text, Loader=ConfigLoader)
+    except RefusedYAML as error:
+        mark = error.problem_mark
+        raise ConfigError(f"{label}: line {mark.line + 1}: {error.problem}.") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{label}: invalid YAML{where}: {shorten(problem, 200)}") from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise ConfigError(f"{label}: invalid YAML: {shorten(str(error), 200)}") from None
+
+
 def _apply_override(raw: dict[str, Any], override: str) -> None:
     key, separator, text = override.partition("=")
     parts = key.strip().split(".")
     if not separator or not all(parts):
         raise ConfigError(
-            f"--set {override!r}: expected key.path=value, e.g. --set training.epochs=5"
+            f"--set {quoted(override)}: expected key.path=value, e.g. --set training.epochs=5"
         )
     try:
-        value = yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError:
+        value = yaml.load(text, Loader=ConfigLoader) if text.strip() else None
+    except RefusedYAML as error:
+        raise ConfigError(f"--set {quoted(override)}: {error.problem}.") from None
+    except (yaml.YAMLError, ValueError):
         value = text
     node = raw
     for part in parts[:-1]:
@@ -554,7 +749,7 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            raise ConfigError(f"--set {override!r}: `{part}` is not a section")
+            raise ConfigError(f"--set {quoted(override)}: `{shorten(part)}` is not a section")
         node = child
     node[parts[-1]] = value
 
@@ -563,9 +758,13 @@ def _format_validation_error(label: str, error: ValidationError) -> str:
     lines: dict[str, str] = {}
     for item in error.errors():
         dotted, section = _dotted_location(item["loc"])
-        message = _describe(item, section)
-        lines.setdefault(dotted, f"{label}: {dotted or '(top level)'}: {message}")
-    return "\n".join(lines.values())
+        if dotted not in lines:
+            message = shorten(_describe(item, section), 400)
+            lines[dotted] = f"{label}: {dotted or '(top level)'}: {message}"
+    shown = list(lines.values())[:MAX_ERROR_LINES]
+    if len(lines) > len(shown):
+        shown.append(f"{label}: ... and {len(lines) - len(shown)} more problem(s)")
+    return "\n".join(shown)
 
 
 def _dotted_location(loc: tuple[Any, ...]) -> tuple[str, type[BaseModel] | None]:
@@ -584,7 +783,7 @@ def _dotted_location(loc: tuple[Any, ...]) -> tuple[str, type[BaseModel] | None]
         elif section is not None and not section.model_fields:
             break
         elif section is not None:
-            parts.append(part)  # an unknown key: keep it so the message can name it
+            parts.append(shorten(str(part)))  # an unknown key: keep it so the message names it
             section = None
     parent = _section_at(parts[:-1])
     return ".".join(parts), parent
@@ -610,11 +809,27 @@ BOUND_ERRORS = {
     "less_than_equal": ("<=", "le"),
 }
 
+# Strict type errors whose input was a boolean or a number in quotes: what was expected.
+TYPE_ERRORS = {"int_type": "a whole number", "float_type": "a number"}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text[:100])
+    except ValueError:
+        return False
+    return True
+
 
 def _describe(item: dict[str, Any], section: type[BaseModel] | None) -> str:
     kind = item["type"]
     context = item.get("ctx", {})
-    got = f" (got {item['input']!r})" if "input" in item else ""
+    value = item.get("input")
+    got = f" (got {quoted(value)})" if "input" in item else ""
+    if kind in TYPE_ERRORS and isinstance(value, bool):
+        return f"must be {TYPE_ERRORS[kind]}, not true or false{got}"
+    if kind in TYPE_ERRORS and isinstance(value, str) and _is_number(value):
+        return f"must be {TYPE_ERRORS[kind]}, not text: write it without quotes{got}"
     if kind == "extra_forbidden":
         key = str(item["loc"][-1])
         known = list(section.model_fields) if section is not None else []
@@ -630,6 +845,8 @@ def _describe(item: dict[str, Any], section: type[BaseModel] | None) -> str:
         return f"must be one of {context['expected']}{got}"
     if kind == "too_short":
         return f"must have at least {context['min_length']} item(s){got}"
+    if kind == "too_long":
+        return f"must have at most {context['max_length']} item(s){got}"
     if kind in ("value_error", "assertion_error"):
         return str(context.get("error", item["msg"]))
     message = item["msg"]

@@ -15,11 +15,20 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast.config import DataConfig
-from rnnforecast.errors import DataError
+from rnnforecast.errors import DataError, check_path, quoted, shorten
 from rnnforecast.frequency import cadence
 
 STEP_COLUMN = "step"
 SYNTHETIC_TARGET = "value"
+# A NUL byte in the first KiB marks a binary file, never CSV text (nor UTF-8 text of any kind).
+BINARY_SNIFF_BYTES = 1024
+# Values are refused beyond these magnitudes so that every metric stays finite (float64 ends
+# near 1.8e308): the wildest forecast, a float32 network output (up to 3.4e38) in the units of
+# a series spanning 2e100, errs by under 1e139, so squared errors stay below 1e278; percentage
+# and scaled errors divide by an actual value (or a mean difference of such values), which a
+# non-zero value of at least 1e-100 keeps above about 1e-116. Real data lie far inside both.
+MAX_MAGNITUDE = 1e100
+MIN_MAGNITUDE = 1e-100
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,12 @@ class Dataset:
 
     def label(self, series: Series) -> str:
         """How messages name a series: the file, plus the id in long format."""
-        return self.source if series.id is None else f"{self.source} (series {series.id!r})"
+        return series_label(self.source, series.id)
+
+
+def series_label(source: str, series_id: str | None) -> str:
+    """How messages name a series: the file, plus the (shortened) id in long format."""
+    return source if series_id is None else f"{source} (series {quoted(series_id)})"
 
 
 def load_dataset(config: DataConfig, path: Path | None = None) -> Dataset:
@@ -97,12 +111,22 @@ def load_dataset(config: DataConfig, path: Path | None = None) -> Dataset:
 
 
 def read_table(path: Path, source: str | None = None) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a frame; the format comes from `source` or the suffix."""
-    if not path.is_file():
+    """Read a CSV or Parquet file into a frame; the format comes from `source` or the suffix.
+
+    Binary files given as CSV, and files too large for the memory available, are refused
+    before any parsing, in milliseconds whatever their size.
+    """
+    check_path(path, DataError, "the data file")
+    if not path.exists():
         raise DataError(f"{path}: data file not found. Check `data.path` or --input.")
+    if not path.is_file():
+        raise DataError(
+            f"{path}: not a regular file (a folder, device or pipe). Check `data.path` or --input."
+        )
     kind = source if source in ("csv", "parquet") else None
     if kind is None:
         kind = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
+    _check_readable(path, kind)
     try:
         if kind == "parquet":
             return pd.read_parquet(path)
@@ -112,13 +136,75 @@ def read_table(path: Path, source: str | None = None) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise DataError(
-            f"{path}: cannot read it as {kind.upper()}: {first_line}. "
+            f"{path}: cannot read it as {kind.upper()}: {shorten(first_line, 200)}. "
             f"Check that the file is a valid {kind.upper()} file."
         ) from None
     except Exception as error:  # pyarrow raises its own types for corrupt files
         raise DataError(
-            f"{path}: cannot read it as {kind.upper()}: {type(error).__name__}: {error}"
+            f"{path}: cannot read it as {kind.upper()}: {type(error).__name__}: "
+            f"{shorten(str(error), 200)}"
         ) from None
+
+
+def _check_readable(path: Path, kind: str) -> None:
+    """Refuse a binary file given as CSV, or a file whose table would not fit in memory."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(BINARY_SNIFF_BYTES)
+    except OSError as error:
+        raise DataError(f"{path}: cannot read it ({shorten(str(error), 200)}).") from None
+    if kind == "csv" and b"\0" in head:
+        raise DataError(
+            f"{path}: a binary file (it holds NUL bytes), not CSV text. Check `data.path` or "
+            "--input; save text as UTF-8 CSV, and name Parquet files *.parquet."
+        )
+    # Parsing a CSV takes more memory than the text (numbers as float64, dates as objects); a
+    # Parquet file's columns expand to their uncompressed size.
+    needed = size if kind == "csv" else _parquet_size(path, size)
+    available = available_memory()
+    if available is not None and needed > available:
+        raise DataError(
+            f"{path}: too large for this machine: its table takes at least "
+            f"{needed / 2**30:.1f} GiB of memory, and {available / 2**30:.1f} GiB are available. "
+            "Use a smaller extract (e.g. the recent history) or a machine with more memory. "
+            f"Received: size={size}"
+        )
+
+
+def _parquet_size(path: Path, size: int) -> int:
+    """The uncompressed size of a Parquet file's data (the file's size if it cannot tell)."""
+    try:
+        import pyarrow.parquet as pq
+
+        metadata = pq.read_metadata(path)
+        total = sum(
+            metadata.row_group(index).total_byte_size for index in range(metadata.num_row_groups)
+        )
+    except Exception:  # not Parquet: reading it reports that
+        return size
+    return max(total, size)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still take: Linux's MemAvailable, lowered by the
+    cgroup's limit (a container) when it has one; None where neither can be read."""
+    available = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                available = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit != "max":
+            room = max(0, int(limit) - int(used))
+            available = room if available is None else min(available, room)
+    except (OSError, ValueError):
+        pass
+    return available
 
 
 def file_checksum(path: Path) -> str:
@@ -145,15 +231,17 @@ def dataset_from_frame(
         raise DataError(f"{source}: no data rows; expected a header row and at least two rows.")
     frame.columns = [str(column) for column in frame.columns]
     target = config.target or _only_numeric_column(frame, config, source)
-    for role, column in (
+    roles = [
         ("data.time_column", config.time_column),
         ("data.target", target),
         ("data.id_column", config.id_column),
         *(("data.covariates", name) for name in config.covariates),
         *(("data.future_covariates", name) for name in config.future_covariates),
-    ):
+    ]
+    expected = [column for _, column in roles if column is not None]
+    for role, column in roles:
         if column is not None and column not in frame.columns:
-            raise DataError(_missing_column_message(source, role, column, frame.columns))
+            raise DataError(_missing_column_message(source, role, column, frame.columns, expected))
     value_columns = [target, *config.covariates, *config.future_covariates]
     numeric = {name: _numeric_column(frame[name], name, source) for name in value_columns}
     values = np.column_stack([numeric[name] for name in value_columns])
@@ -163,7 +251,7 @@ def dataset_from_frame(
     grids: dict[tuple[pd.Timestamp, int], pd.DatetimeIndex] = {}
     series: list[Series] = []
     for series_id, rows in groups:
-        label = source if series_id is None else f"{source} (series {series_id!r})"
+        label = series_label(source, series_id)
         if len(rows) < 2:
             raise DataError(f"{label}: only {len(rows)} row(s); a series needs at least two.")
         if isinstance(times, pd.DatetimeIndex) and frequency is None:
@@ -226,20 +314,37 @@ def _only_numeric_column(frame: pd.DataFrame, config: DataConfig, source: str) -
     ]
     if len(candidates) == 1:
         return candidates[0]
-    listed = ", ".join(map(repr, candidates)) or "none"
+    # Only numeric columns' names are quoted: their values show the file is a table of data.
+    listed = _names(candidates) or "none"
     raise DataError(
         f"{source}: cannot tell which column to forecast (numeric candidates: {listed}). "
         "Set `data.target` to one of the columns."
     )
 
 
-def _missing_column_message(source: str, role: str, column: str, columns: pd.Index) -> str:
+def _missing_column_message(
+    source: str, role: str, column: str, columns: pd.Index, expected: list[str]
+) -> str:
+    """Name the missing column; list the file's columns only when it holds another expected
+    one, so a file that is not the data (a key, a password file) is never quoted."""
+    if not any(name in columns for name in expected):
+        return (
+            f"{source}: none of the configured columns ({_names(expected)}) is in the file's "
+            f"header row ({len(columns)} column(s)), so it does not look like the data file. "
+            "Check `data.path` (or --input) and the column names."
+        )
     close = difflib.get_close_matches(column, list(columns), n=1, cutoff=0.6)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = f" Did you mean {quoted(close[0])}?" if close else ""
     return (
-        f"{source}: column {column!r} (`{role}`) not found.{hint} "
-        f"Columns in the file: {', '.join(map(repr, columns))}."
+        f"{source}: column {quoted(column)} (`{role}`) not found.{hint} "
+        f"Columns in the file: {_names(list(columns))}."
     )
+
+
+def _names(columns: list[str], limit: int = 20) -> str:
+    """Column names for a message, each shortened, at most `limit` of them."""
+    shown = ", ".join(quoted(str(name)) for name in columns[:limit])
+    return shown + (f" and {len(columns) - limit} more" if len(columns) > limit else "")
 
 
 def _numeric_column(column: pd.Series, name: str, source: str) -> np.ndarray:
@@ -248,8 +353,8 @@ def _numeric_column(column: pd.Series, name: str, source: str) -> np.ndarray:
         bad = np.flatnonzero((converted.isna() & column.notna()).to_numpy())
         if len(bad):
             raise DataError(
-                f"{source}: column {name!r} must be numeric, but row {bad[0] + 2} holds "
-                f"{column.iloc[bad[0]]!r} ({len(bad)} non-numeric value(s)). "
+                f"{source}: column {quoted(name)} must be numeric, but row {bad[0] + 2} holds "
+                f"{quoted(column.iloc[bad[0]])} ({len(bad)} non-numeric value(s)). "
                 "Fix or remove those rows, or pick another column."
             )
         column = converted
@@ -257,9 +362,22 @@ def _numeric_column(column: pd.Series, name: str, source: str) -> np.ndarray:
     missing = np.flatnonzero(~np.isfinite(values))
     if len(missing):
         raise DataError(
-            f"{source}: column {name!r} has {len(missing)} missing or infinite value(s), "
+            f"{source}: column {quoted(name)} has {len(missing)} missing or infinite value(s), "
             f"first at row {missing[0] + 2} of the file. Fill or interpolate them first "
             "(e.g. with pandas' interpolate)."
+        )
+    magnitude = np.abs(values)
+    extreme = np.flatnonzero(
+        (magnitude > MAX_MAGNITUDE) | ((magnitude < MIN_MAGNITUDE) & (values != 0))
+    )
+    if len(extreme):
+        row = extreme[0]
+        raise DataError(
+            f"{source}: column {quoted(name)} holds {values[row]:g} at row {row + 2} of the file "
+            f"({len(extreme)} value(s) beyond {MAX_MAGNITUDE:g} or non-zero within "
+            f"{MIN_MAGNITUDE:g} of zero), where the metrics would overflow to infinity. Change "
+            "the unit of the column (e.g. divide by a power of ten). "
+            f"Received: {quoted(name)}={values[row]:g}"
         )
     return values
 
@@ -284,7 +402,7 @@ def _require_filled(column: pd.Series, role: str, what: str, source: str) -> Non
     empty = np.flatnonzero(column.isna().to_numpy())
     if len(empty):
         raise DataError(
-            f"{source}: column {column.name!r} (`{role}`) is empty at row {empty[0] + 2}. "
+            f"{source}: column {quoted(column.name)} (`{role}`) is empty at row {empty[0] + 2}. "
             f"Every row needs {what}."
         )
 
@@ -304,16 +422,16 @@ def _parse_times(
         if np.all(numbers == np.round(numbers)):
             return numbers.astype(np.int64)
         raise DataError(
-            f"{source}: column {column!r} (`data.time_column`) holds numbers that are not whole "
-            f"steps (e.g. {float(numbers[numbers != np.round(numbers)][0])!r}). Use dates such as "
-            "1974-02-01, or integer step numbers."
+            f"{source}: column {quoted(column)} (`data.time_column`) holds numbers that are not "
+            f"whole steps (e.g. {float(numbers[numbers != np.round(numbers)][0])!r}). Use dates "
+            "such as 1974-02-01, or integer step numbers."
         )
     try:
         times = pd.DatetimeIndex(pd.to_datetime(raw, format="mixed"))
     except (ValueError, TypeError) as error:
         raise DataError(
-            f"{source}: column {column!r} (`data.time_column`) does not hold dates "
-            f"({str(error).splitlines()[0]}). Use ISO dates such as 2024-01-31, or integers."
+            f"{source}: column {quoted(column)} (`data.time_column`) does not hold dates "
+            f"({shorten(str(error), 200)}). Use ISO dates such as 2024-01-31, or integers."
         ) from None
     return times.tz_convert("UTC").tz_localize(None) if times.tz is not None else times
 
@@ -340,8 +458,8 @@ def _series_time(
             grids[key] = pd.date_range(time[0], periods=len(time), freq=frequency)
         except ValueError as error:
             raise DataError(
-                f"{label}: `data.frequency` {frequency!r} is not a pandas frequency alias "
-                f"({error})."
+                f"{label}: `data.frequency` {quoted(frequency)} is not a pandas frequency alias "
+                f"({shorten(str(error), 200)})."
             ) from None
     if not grids[key].equals(time):
         _check_gaps(time, frequency, column, label)
@@ -355,7 +473,7 @@ def _integer_steps(values: np.ndarray, rows: np.ndarray, column: str, label: str
     if len(differences) and (differences != differences[0]).any():
         at = int(np.flatnonzero(differences != differences[0])[0])
         raise DataError(
-            f"{label}: column {column!r} (`data.time_column`) has irregular steps: "
+            f"{label}: column {quoted(column)} (`data.time_column`) has irregular steps: "
             f"{steps[at]} -> {steps[at + 1]} at row {rows[at + 1] + 2} while the first step is "
             f"{differences[0]}. Fill the missing steps first."
         )
@@ -368,7 +486,7 @@ def _check_order(time: pd.Index, rows: np.ndarray, column: str, label: str) -> N
     if zero.any():
         at = int(np.flatnonzero(zero)[0])
         raise DataError(
-            f"{label}: duplicated timestamp {time[at]} in column {column!r} at rows "
+            f"{label}: duplicated timestamp {time[at]} in column {quoted(column)} at rows "
             f"{rows[at] + 2} and {rows[at + 1] + 2}. Keep one row per timestamp "
             "(aggregate or drop duplicates)."
         )
@@ -376,8 +494,8 @@ def _check_order(time: pd.Index, rows: np.ndarray, column: str, label: str) -> N
     if backwards.any():
         at = int(np.flatnonzero(backwards)[0])
         raise DataError(
-            f"{label}: timestamps in column {column!r} are not sorted: {time[at]} comes before "
-            f"{time[at + 1]} (rows {rows[at] + 2}-{rows[at + 1] + 2}). Sort the file by "
+            f"{label}: timestamps in column {quoted(column)} are not sorted: {time[at]} comes "
+            f"before {time[at + 1]} (rows {rows[at] + 2}-{rows[at + 1] + 2}). Sort the file by "
             "time (per series)."
         )
 
@@ -409,7 +527,8 @@ def _check_gaps(time: pd.DatetimeIndex, frequency: str, column: str, label: str)
         expected = pd.date_range(time[0], time[-1], freq=frequency)
     except ValueError as error:
         raise DataError(
-            f"{label}: `data.frequency` {frequency!r} is not a pandas frequency alias ({error})."
+            f"{label}: `data.frequency` {quoted(frequency)} is not a pandas frequency alias "
+            f"({shorten(str(error), 200)})."
         ) from None
     missing = expected.difference(time)
     extra = time.difference(expected)
@@ -417,11 +536,11 @@ def _check_gaps(time: pd.DatetimeIndex, frequency: str, column: str, label: str)
         detail = (
             f"{len(missing)} missing timestamp(s), first {missing[0]}"
             if len(missing)
-            else f"{len(extra)} timestamp(s) off the {frequency!r} grid, first {extra[0]}"
+            else f"{len(extra)} timestamp(s) off the {quoted(frequency)} grid, first {extra[0]}"
         )
         raise DataError(
-            f"{label}: column {column!r} is not regular at frequency {frequency!r}: {detail}. "
-            "Fill the gaps (e.g. resample and interpolate) or set `data.frequency`."
+            f"{label}: column {quoted(column)} is not regular at frequency {quoted(frequency)}: "
+            f"{detail}. Fill the gaps (e.g. resample and interpolate) or set `data.frequency`."
         )
 
 
@@ -436,6 +555,7 @@ def future_covariate_values(
     a number at a needed time, raises `DataError` naming it.
     """
     source = str(path)
+    check_path(path, DataError, "--future")
     if not Path(path).is_file():
         raise DataError(f"{source}: future covariates file not found. Check --future.")
     frame = read_table(Path(path))
@@ -447,13 +567,13 @@ def future_covariate_values(
     for column in needed:
         if column not in frame.columns:
             raise DataError(
-                _missing_column_message(source, "future covariates", column, frame.columns)
+                _missing_column_message(source, "future covariates", column, frame.columns, needed)
             )
     stamps = pd.Index(_parse_times(frame, time_column, source))
     groups = dict(_group_rows(frame, dataset.id_column, source))
     chosen = []
     for series, wanted in zip(dataset.series, times, strict=True):
-        label = source if series.id is None else f"{source} (series {series.id!r})"
+        label = series_label(source, series.id)
         rows = groups.get(series.id, np.empty(0, dtype=np.int64))
         found = pd.Series(rows, index=stamps[rows])
         found = found[found.index.isin(wanted)]

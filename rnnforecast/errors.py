@@ -1,11 +1,24 @@
-"""Errors the library raises on bad input, each carrying the CLI exit code for its kind.
+"""Errors the library raises on bad input, each carrying the CLI exit code for its kind, and the
+helpers that keep what their messages quote of the input short.
 
 The exit codes are part of the command-line contract (see README, "Exit codes"):
 0 success, 1 unexpected internal error, 2 command-line usage error (Typer), 3 config error,
-4 data error, 5 run-directory error, 6 output error, 130 interrupted.
+4 data error, 5 run-directory error, 6 output error, 130 interrupted, 141 stdout closed.
 """
 
 from __future__ import annotations
+
+import reprlib
+from pathlib import Path
+
+# A message quotes at most this much of any one input value (a key, a value, a path).
+MAX_QUOTED = 80
+
+_repr = reprlib.Repr()
+_repr.maxstring = MAX_QUOTED
+_repr.maxother = MAX_QUOTED
+_repr.maxlist = _repr.maxtuple = _repr.maxset = _repr.maxdict = 6
+_repr.maxlevel = 3
 
 
 class RnnForecastError(Exception):
@@ -39,3 +52,31 @@ class OutputError(RnnForecastError):
 
 
 INTERRUPTED_EXIT_CODE = 130
+# 128 + SIGPIPE: what a shell reports for a command whose reader (`head`) stopped reading.
+CLOSED_PIPE_EXIT_CODE = 141
+
+
+def shorten(text: str, limit: int = MAX_QUOTED) -> str:
+    """`text` on one line and at most `limit` characters, "..." marking a cut.
+
+    Example:
+        >>> shorten("x" * 100, 10)
+        'xxxxxxx...'
+    """
+    flat = text.replace("\r", "\\r").replace("\n", "\\n")
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def quoted(value: object) -> str:
+    """A short repr of any input value, however large or deeply nested, in bounded time."""
+    return shorten(_repr.repr(value))
+
+
+def check_path(path: Path | str, error: type[RnnForecastError], role: str) -> None:
+    """Raise `error` naming `role` when `path` holds a NUL byte, which no file name can hold
+    (the operating system would refuse it with a bare ValueError)."""
+    if "\0" in str(path):
+        raise error(
+            f"{role}: a path cannot hold a NUL byte (\\0). Give a path without it. "
+            f"Received: path={quoted(str(path))}"
+        )

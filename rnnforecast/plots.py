@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -177,6 +177,6 @@ def loss_figure(history: pd.DataFrame) -> Figure:
     return figure
 
 
-def save_figure(figure: Figure, path: Path | str) -> None:
-    """Save as PNG."""
+def save_figure(figure: Figure, path: Path | str | BinaryIO) -> None:
+    """Save as PNG, to a file name or a binary stream (stdout)."""
     figure.savefig(path, dpi=110, format="png")

@@ -16,7 +16,7 @@ from rnnforecast.data import (
     future_covariate_values,
     load_dataset,
 )
-from rnnforecast.errors import ConfigError, DataError
+from rnnforecast.errors import ConfigError, DataError, check_path
 from rnnforecast.evaluation import score_part
 from rnnforecast.forecast import Forecast
 from rnnforecast.forecaster import Forecaster, future_ranges
@@ -36,6 +36,7 @@ def load_input(run: Run, path: Path | str | None = None) -> Dataset:
     data = run.config.data
     if path is None:
         return load_dataset(data)
+    check_path(path, DataError, "--input")
     # New data may come in either format whatever the training file was; any suffix but
     # Parquet's is read as CSV.
     source = "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"

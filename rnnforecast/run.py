@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from rnnforecast.baselines import BASELINES
 from rnnforecast.config import Config, config_from_dict, dump_config
-from rnnforecast.errors import ConfigError, RunError
+from rnnforecast.errors import ConfigError, RunError, check_path
 from rnnforecast.forecaster import Forecaster, InputLayout, Member
 from rnnforecast.intervals import Calibration
 from rnnforecast.plan import Plan
@@ -273,6 +273,7 @@ def load_run(path: Path | str) -> Run:
     Raises:
         RunError: the folder is missing, incomplete, damaged or of another format version.
     """
+    check_path(path, RunError, "the run directory")
     folder = Path(path)
     if not folder.is_dir():
         raise RunError(f"{folder}: run directory not found. Pass the folder `train` printed.")

@@ -3,7 +3,9 @@ history, save, in that order."""
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -133,6 +135,32 @@ def train(
     return load_run(final)
 
 
+def out_of_memory_is_a_config_error(fit: Callable[..., Fitted]) -> Callable[..., Fitted]:
+    """Report running out of memory while fitting (a `MemoryError`, TensorFlow's
+    `ResourceExhaustedError`) as the config error it is: sizes too large for the machine."""
+
+    @functools.wraps(fit)
+    def fit_within_memory(plan: Plan, *args: Any, **kwargs: Any) -> Fitted:
+        try:
+            return fit(plan, *args, **kwargs)
+        except Exception as error:
+            # By name: TensorFlow is imported lazily and its error types with it.
+            if not isinstance(error, MemoryError) and "ResourceExhausted" not in repr(type(error)):
+                raise
+            raise ConfigError(
+                f"training ran out of memory ({type(error).__name__}): the network or its "
+                "batches are too large for this machine. Lower `model.units`, `model.dense`, "
+                "`training.batch_size`, `window.lookback` or `model.series_embedding`. "
+                f"Received: model.units={list(plan.units)}, "
+                f"model.dense={plan.config.model.dense}, training.batch_size={plan.batch_size}, "
+                f"window.lookback={plan.max_lookback}, "
+                f"model.series_embedding={plan.config.model.series_embedding}"
+            ) from None
+
+    return fit_within_memory
+
+
+@out_of_memory_is_a_config_error
 def fit_forecaster(
     plan: Plan,
     dataset: Dataset,

@@ -26,6 +26,13 @@ TINY_OVERRIDES = [
     "training.ensemble=1",
 ]
 
+# Python code printing a child process's own peak memory in KiB: Linux's VmHWM starts afresh at
+# exec, whereas ru_maxrss also counts the parent's memory at the fork (gigabytes once
+# TensorFlow is loaded in the test process).
+PEAK_RSS_KIB = (
+    "next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM:'))"
+)
+
 
 def write_long_csv(path: Path, length: int = 60, ids: tuple[str, ...] = ("north", "south")) -> Path:
     """Monthly long-format file: `region,month,sales,price` with a seasonal pattern per id."""

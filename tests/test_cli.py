@@ -1,9 +1,12 @@
 """The command line end to end: CliRunner for each command, subprocesses for the entry point."""
 
+import errno
 import json
 import os
+import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from rnnforecast.cli import app
@@ -446,3 +450,150 @@ def test_backtest_scores_the_intervals_of_every_fold(tmp_path: Path):
 
     summary = json.loads((tmp_path / "bt" / "backtest.json").read_text())
     assert "intervals" in summary["overall"] and "intervals" in summary["folds"][1]
+
+
+def test_an_empty_config_file_is_a_config_error(tmp_path: Path):
+    config = tmp_path / "empty.yaml"
+    config.write_text("# to be filled in\n")
+    for command in ("train", "validate", "backtest"):
+        assert_clean_error(invoke(command, config), 3, "the config file is empty")
+    assert not (tmp_path / "runs").exists() and not Path("runs").exists()
+
+
+def test_set_true_for_an_int_is_a_config_error():
+    result = invoke("validate", "--set", "training.epochs=true")
+    assert_clean_error(result, 3, "training.epochs: must be a whole number, not true or false")
+
+
+def test_an_output_name_outside_output_dir_is_a_config_error(tmp_path: Path):
+    for name in ("../../x", "/tmp/x", '"a\\0b"'):
+        result = invoke("validate", "--set", f"output.name={name}")
+        assert_clean_error(result, 3, "output.name: must be a plain name")
+
+
+def test_a_nul_byte_in_a_command_line_path_is_a_usage_error(tmp_path: Path):
+    # Click refuses it before the command runs (argv itself cannot carry one).
+    result = invoke("predict", tmp_path / "run\0", "-o", tmp_path / "x\0.csv")
+    assert result.exit_code == 2 and "null byte" in result.output
+
+
+def test_predict_and_plot_to_stdout_with_dash(tiny_run):
+    result = invoke("predict", tiny_run.path, "-o", "-")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "step,forecast"
+    assert not Path("-").exists()
+    result = invoke("plot", tiny_run.path, "--output", "-")
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes.startswith(b"\x89PNG")
+    assert not Path("-").exists()
+
+
+def test_outputs_never_replace_a_fifo_or_a_link_to_a_device(tiny_run, tmp_path: Path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "null.csv"
+    link.symlink_to("/dev/null")
+    for target in (fifo, link):
+        for command in ("predict", "plot"):
+            assert_clean_error(invoke(command, tiny_run.path, "-o", target), 6, "not a regular")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and os.readlink(link) == "/dev/null"
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_help_lists_the_exit_codes_of_the_readme():
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("## Exit codes", 1)[1].split("\n\n", 2)[1]
+    documented = [int(code) for code in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)]
+    result = invoke("--help")
+    epilog = " ".join(result.stdout.split()).split("Exit codes:", 1)[1].strip()
+    listed = [int(code) for code in re.findall(r"(?:^|, )(\d+) ", epilog)]
+    assert documented == listed == [0, 1, 2, 3, 4, 5, 6, 130, 141]
+
+
+def popen_cli(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "rnnforecast", *map(str, args)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        **kwargs,
+    )
+
+
+def test_a_reader_closing_the_pipe_ends_predict_quietly_with_141(tiny_run):
+    process = popen_cli("predict", tiny_run.path, stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    process.stdout.close()  # a reader such as `head` that has read all it wanted
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 141, stderr
+    assert stderr == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_a_full_stdout_is_an_output_error(tiny_run):
+    with open("/dev/full", "w") as full:
+        process = popen_cli("predict", tiny_run.path, stdout=full)
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 6, stderr
+    assert (
+        stderr == "Error: cannot write the output (No space left on device). Nothing was written.\n"
+    )
+
+
+def test_a_failure_after_the_run_is_written_names_the_run_and_exits_6(tmp_path: Path, monkeypatch):
+    echo = typer.echo
+
+    def stdout_full(message=None, *args, err: bool = False, **kwargs):
+        if not err:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        echo(message, *args, err=err, **kwargs)
+
+    monkeypatch.setattr(typer, "echo", stdout_full)
+    result = invoke("train", "--run-dir", tmp_path / "run", "--quiet", *TINY)
+    assert_clean_error(result, 6, f"the run was written to {tmp_path / 'run'} and is complete")
+    assert "No space left on device" in result.stderr and "Nothing was written" not in result.stderr
+    assert (tmp_path / "run" / "metrics.json").is_file()
+
+
+def start_training(tmp_path: Path) -> subprocess.Popen:
+    """A tiny run training for long enough to be stopped, once it is being staged."""
+    process = popen_cli(
+        "train",
+        "--run-dir",
+        tmp_path / "run",
+        *TINY,
+        "--set",
+        "training.epochs=500",
+        "--set",
+        "training.early_stopping=0",
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("Epoch 2/"):
+            break
+    assert any(tmp_path.iterdir()), "the run is being staged"
+    return process
+
+
+def test_sighup_stops_training_like_sigterm(tmp_path: Path):
+    process = start_training(tmp_path)
+    process.send_signal(signal.SIGHUP)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted; nothing was written" in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_signal_while_stopping_still_ends_with_130_and_cleans_up(tmp_path: Path):
+    process = start_training(tmp_path)
+    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)  # a scheduler's second try, during the clean-up
+    assert process.stderr is not None
+    stderr = process.stderr.readline()
+    assert "interrupted; nothing was written" in stderr
+    for kind in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):  # while it shuts down
+        process.send_signal(kind)
+    process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert list(tmp_path.iterdir()) == []

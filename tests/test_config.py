@@ -1,11 +1,13 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from rnnforecast.config import Config, SplitConfig, dump_config, load_config
+from rnnforecast.config import Config, ConfigLoader, SplitConfig, dump_config, load_config
 from rnnforecast.errors import ConfigError
-from tests.conftest import REPO
+from tests.conftest import PEAK_RSS_KIB, REPO
 
 
 def write(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
@@ -169,3 +171,179 @@ def test_conflicting_new_settings_are_refused(overrides: list[str], message: str
     with pytest.raises(ConfigError) as error:
         load_config(None, overrides)
     assert message in str(error.value)
+
+
+ALIAS_BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9) if previous else '1, 2, 3'}]\n"
+    for previous, name in zip([None, *"abcdefgh"], "abcdefghi", strict=True)
+)
+
+
+def test_an_alias_bomb_is_refused_in_bounded_time_and_memory(tmp_path: Path):
+    """A few hundred bytes expanding to 9**9 values took minutes and 11 GB before."""
+    path = write(tmp_path, ALIAS_BOMB)
+    assert len(ALIAS_BOMB) < 400
+    code = (
+        "import resource, sys, time\n"
+        # A safety net for the test machine: without the bound this child would take gigabytes.
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from rnnforecast.config import load_config\n"
+        "from rnnforecast.errors import ConfigError\n"
+        "start = time.perf_counter()\n"
+        "try:\n"
+        f"    load_config({str(path)!r})\n"
+        "except ConfigError as error:\n"
+        "    print(error)\n"
+        "print(time.perf_counter() - start)\n"
+        f"print({PEAK_RSS_KIB})\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    message, seconds, peak_kib = result.stdout.splitlines()
+    assert message.startswith(f"{path}: line ") and "expands to more than 10,000 values" in message
+    assert float(seconds) < 2.0
+    assert int(peak_kib) < 200 * 1024
+
+
+def test_a_recursive_alias_and_deep_nesting_are_refused(tmp_path: Path):
+    with pytest.raises(ConfigError, match=r"line 1: alias \*a refers to a node that contains it"):
+        load_config(write(tmp_path, "a: &a [1, *a]\n"))
+    with pytest.raises(ConfigError, match="nested more than 50 levels deep"):
+        load_config(write(tmp_path, "a: " + "[" * 200 + "]" * 200 + "\n"))
+
+
+def test_aliases_within_the_bound_still_work(tmp_path: Path):
+    text = "model: &m {units: [4, 2]}\nwindow: {lookback: 8, horizon: 2}\n"
+    assert load_config(write(tmp_path, text)).model.units == [4, 2]
+
+
+def test_a_file_over_one_mib_is_refused_before_parsing(tmp_path: Path):
+    path = write(tmp_path, "# " + "x" * (1 << 20) + "\n")
+    with pytest.raises(ConfigError, match=r"larger than 1 MiB.*Received: size=1048579"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        ("model: {units: 4}\nwindow: {horizon: 2}\nmodel: {cell: gru}\n", 3, "model"),
+        ("training:\n  epochs: 3\n  seed: 1\n  epochs: 30\n", 4, "epochs"),
+        ("window: {horizon: 2, horizon: 3}\n", 1, "horizon"),
+    ],
+)
+def test_a_duplicate_key_names_the_key_and_its_line(tmp_path: Path, text: str, line: int, key):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).startswith(f"{path}: line {line}: duplicate key '{key}' (first at")
+
+
+def test_a_merge_key_may_be_overridden_beside_it(tmp_path: Path):
+    text = "base: &base {units: 4, cell: gru}\n"
+    raw = yaml.load(text + "model: {<<: *base, units: 8}\n", Loader=ConfigLoader)
+    assert raw["model"] == {"units": 8, "cell": "gru"}
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "---\n", "~\n"])
+def test_an_empty_config_file_is_an_error_not_the_demo(tmp_path: Path, text: str):
+    with pytest.raises(ConfigError, match="the config file is empty"):
+        load_config(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("training.epochs=true", "training.epochs: must be a whole number, not true or false"),
+        ("window.horizon=false", "window.horizon: must be a whole number, not true or false"),
+        ("training.epochs='5'", "training.epochs: must be a whole number, not text"),
+        ("training.learning_rate=true", "training.learning_rate: must be a number, not true"),
+        ("data.synthetic.amplitude='2.5'", "data.synthetic.amplitude: must be a number, not text"),
+        ("split.test=true", "split.test: must be a whole number, not true or false"),
+        ("model.units=[8, true]", "model.units[1]: must be a whole number, not true or false"),
+    ],
+)
+def test_types_are_strict(override: str, message: str):
+    with pytest.raises(ConfigError) as error:
+        load_config(None, [override])
+    assert message in str(error.value)
+
+
+def test_strict_types_keep_ints_for_floats_and_strings_for_paths(tmp_path: Path):
+    config = load_config(
+        write(tmp_path, "data: {path: d.csv, synthetic: {amplitude: 2}}\noutput: {dir: out}\n"),
+        ["training.learning_rate=1", "split.test=0.25", "split.validation=10"],
+    )
+    assert config.data.synthetic.amplitude == 2.0 and config.training.learning_rate == 1.0
+    assert config.output.dir == Path("out") and config.data.path == (tmp_path / "d.csv")
+    assert (config.split.test, config.split.validation) == (0.25, 10)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("training.seed=-1", "training.seed: must be >= 0 (got -1)"),
+        ("training.seed=4294967296", "training.seed: must be <= 4294967295"),
+        ("data.synthetic.seed=-3", "data.synthetic.seed: must be >= 0"),
+        ("model.units=100000", "model.units[0]: must be <= 4096 (got 100000)"),
+        ("model.units=[8, 8, 8, 8, 8, 8, 8, 8, 8]", "model.units: must have at most 8 item(s)"),
+        ("model.dense=[5000]", "model.dense[0]: must be <= 4096"),
+        ("model.series_embedding=100000", "model.series_embedding: must be <= 4096"),
+        ("training.ensemble=1000", "training.ensemble: must be <= 100"),
+    ],
+)
+def test_seeds_and_sizes_are_bounded(override: str, message: str):
+    with pytest.raises(ConfigError) as error:
+        load_config(None, [override])
+    assert message in str(error.value)
+    assert load_config(None, ["training.seed=4294967295"]).training.seed == 2**32 - 1
+
+
+@pytest.mark.parametrize(
+    "name", ["../../x", "/abs/x", "a/b", "a\\\\b", "..", ".hidden", "", "x\\0y", "x\\ny"]
+)
+def test_output_name_must_be_a_plain_name(tmp_path: Path, name: str):
+    path = write(tmp_path, f'output: {{name: "{name}"}}\n')
+    with pytest.raises(ConfigError, match=r"output\.name: "):
+        load_config(path)
+
+
+def test_a_run_name_from_the_file_name_is_made_plain(tmp_path: Path):
+    assert load_config(write(tmp_path, "window: {horizon: 3}\n", ".x.yaml")).output.name == "x"
+    assert load_config(write(tmp_path, "window: {horizon: 3}\n", "a..b.yaml")).output.name == "a_b"
+    assert load_config(write(tmp_path, "window: {horizon: 3}\n", "my run.yaml")).output.name == (
+        "my run"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [('data: {path: "a\\0b.csv"}\n', "data.path"), ('output: {dir: "r\\0s"}\n', "output.dir")],
+)
+def test_a_nul_byte_in_a_path_is_a_config_error(tmp_path: Path, text: str, key: str):
+    with pytest.raises(ConfigError, match=rf"{key}: must not hold a NUL byte"):
+        load_config(write(tmp_path, text))
+    with pytest.raises(ConfigError, match="cannot hold a NUL byte"):
+        load_config(str(tmp_path / "a\0.yaml"))
+
+
+def test_messages_quote_a_bounded_part_of_the_input(tmp_path: Path):
+    huge = "x" * 100_000
+    cases = [
+        write(tmp_path, f"model: {{cell: {huge}}}\n"),
+        write(tmp_path, f"model: {{{huge}: 1}}\n", "key.yaml"),
+        write(tmp_path, "".join(f"k{index}: 1\n" for index in range(500)), "many.yaml"),
+        write(tmp_path, f"model: {{units: [{', '.join(['0'] * 500)}]}}\n", "list.yaml"),
+        write(tmp_path, "a: " + "9" * 5000 + "\n", "digits.yaml"),
+        write(tmp_path, f"data: &d {{path: x.csv, covariates: [{huge}]}}\n", "cov.yaml"),
+    ]
+    for path in cases:
+        with pytest.raises(ConfigError) as error:
+            load_config(path, ["training.epochs=" + huge])
+        lines = str(error.value).splitlines()
+        assert len(lines) <= 11, path
+        assert all(len(line) < len(str(path)) + 500 for line in lines), path
+    with pytest.raises(ConfigError) as error:
+        load_config(None, [f"model.cell={huge}", f"{huge}=1"])
+    assert len(str(error.value)) < 1000

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -5,9 +7,16 @@ import pandas as pd
 import pytest
 
 from rnnforecast.config import DataConfig, SyntheticConfig
-from rnnforecast.data import load_dataset, synthetic_dataset
+from rnnforecast.data import (
+    MIN_MAGNITUDE,
+    available_memory,
+    load_dataset,
+    read_table,
+    synthetic_dataset,
+)
 from rnnforecast.errors import DataError
-from tests.conftest import REPO, write_long_csv
+from rnnforecast.metrics import score
+from tests.conftest import PEAK_RSS_KIB, REPO, write_long_csv
 
 
 def csv(tmp_path: Path, text: str) -> Path:
@@ -151,3 +160,107 @@ def test_messages_name_the_file_and_row_whatever_the_index(tmp_path: Path):
     path = csv(tmp_path, "id,date,y\na,2020-01-01,1\n,2020-01-02,2\n")
     with pytest.raises(DataError, match=r"data\.csv: column 'id' .* is empty at row 3"):
         load_dataset(config(path, id_column="id"))
+
+
+def test_a_binary_file_given_as_csv_is_refused_before_parsing(tmp_path: Path):
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"date,y\n\x00\x01\x02" + bytes(2000))
+    with pytest.raises(DataError, match=r"a binary file \(it holds NUL bytes\), not CSV text"):
+        load_dataset(config(path))
+
+
+def test_a_huge_file_of_nul_bytes_is_refused_in_bounded_time_and_memory(tmp_path: Path):
+    """2 GiB of NUL bytes as data took 10 GB of memory before; the file here is sparse."""
+    path = tmp_path / "zeros.csv"
+    with path.open("wb") as handle:
+        handle.truncate(2 << 30)
+    code = (
+        "import time\n"
+        "from pathlib import Path\n"
+        "from rnnforecast.data import read_table\n"
+        "from rnnforecast.errors import DataError\n"
+        "start = time.perf_counter()\n"
+        "try:\n"
+        f"    read_table(Path({str(path)!r}))\n"
+        "except DataError as error:\n"
+        "    print(error)\n"
+        "print(time.perf_counter() - start)\n"
+        f"print({PEAK_RSS_KIB})\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    message, seconds, peak_kib = result.stdout.splitlines()
+    assert "a binary file" in message
+    assert float(seconds) < 2.0
+    assert int(peak_kib) < 400 * 1024
+
+
+def test_a_file_larger_than_the_memory_available_is_refused(tmp_path: Path, monkeypatch):
+    path = csv(tmp_path, "date,y\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n")
+    monkeypatch.setattr("rnnforecast.data.available_memory", lambda: 10)
+    with pytest.raises(DataError, match=r"too large for this machine.*Received: size=46"):
+        load_dataset(config(path))
+    monkeypatch.setattr("rnnforecast.data.available_memory", lambda: None)  # not Linux
+    assert len(load_dataset(config(path)).series[0]) == 3
+
+
+def test_available_memory_is_read_on_linux():
+    if not Path("/proc/meminfo").is_file():
+        pytest.skip("no /proc/meminfo")
+    assert available_memory() > 0
+
+
+@pytest.mark.parametrize(
+    "secret", ["password=hunter2\ntoken=abc123\n", "-----BEGIN KEY-----\nMIIEsecret\nmore\n"]
+)
+def test_a_file_that_is_not_the_data_is_never_quoted(tmp_path: Path, secret: str):
+    path = tmp_path / "secrets.txt"
+    path.write_text(secret)
+    for keys in ({}, {"time_column": None, "target": "sales"}):
+        with pytest.raises(DataError) as error:
+            load_dataset(config(path, source="csv", **keys))
+        message = str(error.value)
+        assert "hunter2" not in message and "password" not in message and "MIIE" not in message
+        assert "BEGIN" not in message and "abc123" not in message
+    assert "does not look like the data file" in message
+
+
+def test_columns_are_listed_once_the_file_has_an_expected_one(tmp_path: Path):
+    path = csv(tmp_path, "date,sale,other\n2020-01-01,1,2\n")
+    with pytest.raises(DataError) as error:
+        load_dataset(config(path, target="sales"))
+    assert "Did you mean 'sale'? Columns in the file: 'date', 'sale', 'other'." in str(error.value)
+
+
+def test_a_quoted_value_is_cut_short(tmp_path: Path):
+    path = csv(tmp_path, "date,y\n2020-01-01,1\n2020-01-02," + "z" * 10_000 + "\n")
+    with pytest.raises(DataError) as error:
+        load_dataset(config(path))
+    assert "row 3 holds 'zzz" in str(error.value) and len(str(error.value)) < 400
+
+
+@pytest.mark.parametrize("value", ["1e307", "-2e150", "1e-200", "-3e-101"])
+def test_values_beyond_the_magnitude_bounds_are_a_data_error(tmp_path: Path, value: str):
+    path = csv(tmp_path, f"date,y\n2020-01-01,1\n2020-01-02,{value}\n2020-01-03,2\n")
+    with pytest.raises(DataError) as error:
+        load_dataset(config(path))
+    message = str(error.value)
+    assert f"column 'y' holds {float(value):g} at row 3" in message
+    assert "the metrics would overflow" in message and f"Received: 'y'={float(value):g}" in message
+
+
+def test_values_at_the_magnitude_bounds_keep_every_metric_finite(tmp_path: Path):
+    path = csv(tmp_path, "date,y\n2020-01-01,1e100\n2020-01-02,-1e-100\n2020-01-03,0\n")
+    values = load_dataset(config(path)).series[0].target
+    actual = np.tile(values, (1000, 1))
+    # The worst forecast a float32 network can make in original units of a series this wide.
+    forecast = np.full_like(actual, -float(np.finfo(np.float32).max) * 2e100)
+    scores = score(actual, forecast, np.full(1000, MIN_MAGNITUDE))
+    assert all(np.isfinite(value) for value in scores.values()), scores
+
+
+def test_a_nul_byte_in_a_data_path_is_a_data_error(tmp_path: Path):
+    with pytest.raises(DataError, match="cannot hold a NUL byte"):
+        read_table(tmp_path / "a\0b.csv")

@@ -121,3 +121,8 @@ def test_evaluate_scales_mase_on_what_the_input_holds_before_the_scored_part(tmp
     test_start = int(np.flatnonzero(dataset.series[0].time >= stored)[0])
     expected = metrics["model"]["mae"] / mase_scale(target[:test_start], 12)
     assert metrics["model"]["mase"] == pytest.approx(expected)
+
+
+def test_a_nul_byte_in_the_input_path_is_a_data_error(tiny_run):
+    with pytest.raises(DataError, match=r"--input: a path cannot hold a NUL byte"):
+        load_input(tiny_run, "new\0.csv")

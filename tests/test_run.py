@@ -1,6 +1,13 @@
+import errno
+import fcntl
 import json
 import os
 import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -9,10 +16,13 @@ from rnnforecast.errors import OutputError, RunError
 from rnnforecast.run import MANIFEST_FILE, METRICS_FILE, SPLIT_FILE, load_run
 from rnnforecast.staging import (
     STAGING_PREFIX,
+    STALE_TEMPORARY_SECONDS,
+    TEMPORARY_SUFFIX,
     staged_directory,
     sweep_stale_staging,
     write_atomic,
 )
+from tests.conftest import REPO
 
 
 def test_staged_directory_appears_only_when_complete(tmp_path: Path):
@@ -129,3 +139,135 @@ def test_a_run_whose_config_is_not_resolved_is_refused(tiny_run, tmp_path: Path)
     (copy / "config.yaml").write_text(text)
     with pytest.raises(RunError, match=r"leaves `window.lookback` to be chosen from the data"):
         load_run(copy)
+
+
+def test_a_fifo_is_refused_and_left_as_it_is(tmp_path: Path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match="not a regular file"):
+        write_atomic(fifo, lambda path: path.write_text("x"))
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert list(tmp_path.iterdir()) == [fifo]
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/stdout", "/dev/fd/1"])
+def test_a_link_to_a_device_or_stream_is_refused_and_left_as_it_is(tmp_path: Path, device: str):
+    if not Path(device).exists():
+        pytest.skip(f"no {device}")
+    link = tmp_path / "out.csv"
+    link.symlink_to(device)
+    with pytest.raises(OutputError, match="not a regular file"):
+        write_atomic(link, lambda path: path.write_text("x"))
+    assert link.is_symlink() and os.readlink(link) == device
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
+    assert list(tmp_path.iterdir()) == [link]
+    with pytest.raises(OutputError, match="not a regular file"):
+        write_atomic(Path(device), lambda path: path.write_text("x"))
+
+
+def test_a_link_to_a_regular_file_replaces_that_file_and_stays_a_link(tmp_path: Path):
+    (tmp_path / "data").mkdir()
+    real = tmp_path / "data" / "forecast.csv"
+    real.write_text("old")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(Path("data") / "forecast.csv")
+    write_atomic(link, lambda path: path.write_text("new"))
+    assert link.is_symlink() and real.read_text() == "new"
+    assert sorted(path.name for path in (tmp_path / "data").iterdir()) == ["forecast.csv"]
+
+
+def test_a_dangling_link_is_refused(tmp_path: Path):
+    link = tmp_path / "out.csv"
+    link.symlink_to(tmp_path / "absent.csv")
+    with pytest.raises(OutputError, match="which does not exist"):
+        write_atomic(link, lambda path: path.write_text("x"))
+    assert not (tmp_path / "absent.csv").exists()
+
+
+def test_a_nul_byte_in_an_output_path_is_an_output_error(tmp_path: Path):
+    with pytest.raises(OutputError, match="cannot hold a NUL byte"):
+        write_atomic(tmp_path / "a\0b.csv", lambda path: path.write_text("x"))
+    with pytest.raises(RunError, match="cannot hold a NUL byte"):
+        load_run(tmp_path / "a\0b")
+
+
+def test_the_temporary_file_is_marked_and_locked_while_it_is_written(tmp_path: Path):
+    seen = []
+
+    def write(path: Path) -> None:
+        seen.append(path.name)
+        handle = os.open(path, os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(handle)
+        path.write_text("x")
+
+    write_atomic(tmp_path / "out.csv", write)
+    [name] = seen
+    assert name.startswith(".out.csv.") and name.endswith(TEMPORARY_SUFFIX)
+
+
+def stale(folder: Path, name: str, age: float = STALE_TEMPORARY_SECONDS + 60) -> Path:
+    path = folder / name
+    path.write_text("half")
+    old = time.time() - age
+    os.utime(path, (old, old))
+    return path
+
+
+def test_stale_temporary_files_of_the_same_target_are_swept(tmp_path: Path):
+    killed = stale(tmp_path, f".out.csv.abcd_123{TEMPORARY_SUFFIX}")
+    recent = stale(tmp_path, f".out.csv.efgh_456{TEMPORARY_SUFFIX}", age=10)
+    other = stale(tmp_path, f".out.csv.gz.ijkl_789{TEMPORARY_SUFFIX}")
+    foreign = stale(tmp_path, ".out.csv.abcd_123.tmp")
+    live = stale(tmp_path, f".out.csv.mnop_012{TEMPORARY_SUFFIX}")
+    handle = os.open(live, os.O_RDONLY)
+    fcntl.flock(handle, fcntl.LOCK_EX)  # a writer at work, however slow
+    try:
+        write_atomic(tmp_path / "out.csv", lambda path: path.write_text("x"))
+    finally:
+        os.close(handle)
+    assert not killed.exists()
+    assert recent.exists() and other.exists() and foreign.exists() and live.exists()
+    assert (tmp_path / "out.csv").read_text() == "x"
+
+
+def test_the_temporary_file_of_a_killed_writer_is_swept_by_the_next_write(tmp_path: Path):
+    target = tmp_path / "plot.png"
+    code = (
+        "import os, signal\n"
+        "from pathlib import Path\n"
+        "from rnnforecast.run import write_atomic\n"
+        "def die(path):\n"
+        "    path.write_text('half')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"write_atomic(Path({str(target)!r}), die)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True)
+    assert result.returncode == -signal.SIGKILL
+    [left] = list(tmp_path.iterdir())
+    assert left.name.startswith(".plot.png.") and left.name.endswith(TEMPORARY_SUFFIX)
+    write_atomic(target, lambda path: path.write_text("png"))
+    assert left.exists(), "a recent one may still be written"
+    os.utime(left, (time.time() - STALE_TEMPORARY_SECONDS - 1,) * 2)
+    write_atomic(target, lambda path: path.write_text("png"))
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_a_disk_full_while_preparing_the_run_leaves_no_staging_folder(tmp_path: Path, monkeypatch):
+    original = Path.write_text
+
+    def disk_full(self: Path, *args, **kwargs):
+        if self.name == ".pid":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with (
+        pytest.raises(OutputError, match="No space left on device"),
+        staged_directory(tmp_path / "run"),
+    ):
+        pass
+    assert list(tmp_path.iterdir()) == []

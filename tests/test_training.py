@@ -8,6 +8,7 @@ import yaml
 
 from rnnforecast.config import load_config
 from rnnforecast.data import synthetic_dataset
+from rnnforecast.errors import ConfigError
 from rnnforecast.metrics import mase_scale, score
 from rnnforecast.plan import make_plan
 from rnnforecast.run import (
@@ -217,3 +218,31 @@ def test_train_reports_each_step_and_each_epoch(tmp_path):
     ]
     assert all(e.fields["members"] == 2 and "val_loss" in e.fields for e in holdout)
     assert {event.name for event in epochs} <= {"holdout", "refit"}
+
+
+@pytest.mark.parametrize("kind", ["MemoryError", "ResourceExhaustedError"])
+def test_running_out_of_memory_is_a_config_error_naming_the_sizes(tmp_path, monkeypatch, kind):
+    import tensorflow as tf
+
+    import rnnforecast.training
+
+    def out_of_memory(*args, **kwargs):
+        if kind == "MemoryError":
+            raise MemoryError()
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+
+    monkeypatch.setattr(rnnforecast.training, "build_model", out_of_memory)
+    config = load_config(None, [*TINY_OVERRIDES, "model.units=[4096, 4096]"])
+    with pytest.raises(ConfigError) as error:
+        train(config, run_dir=tmp_path / "run", progress="none")
+    message = str(error.value)
+    assert message.startswith(f"training ran out of memory ({kind})")
+    assert "Received: model.units=[4096, 4096], model.dense=[], training.batch_size=32" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_largest_seed_trains_every_member(tmp_path):
+    overrides = [*TINY_OVERRIDES, "training.seed=4294967295", "training.ensemble=2"]
+    overrides += ["training.epochs=1", "training.refit=false"]
+    run = train(load_config(None, overrides), run_dir=tmp_path / "run", progress="none")
+    assert len(run.metrics["training"]["members"]) == 2

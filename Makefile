@@ -51,7 +51,7 @@ $(PEERS_VENV)/bin/rnnforecast: pyproject.toml
 	$(PEERS_VENV)/bin/pip install --quiet -e ".[peers]"
 	touch $@
 
-bench-peers: $(PEERS_VENV)/bin/rnnforecast  ## training speed next to Darts, NeuralForecast, plain Keras
+bench-peers: setup $(PEERS_VENV)/bin/rnnforecast  ## training speed next to Darts, NeuralForecast, plain Keras
 	$(PEERS_VENV)/bin/python benchmarks/peers.py $(PEERS_ARGS)
 
 clean:

@@ -119,12 +119,14 @@ def spawn_child(
     environment: dict[str, str],
     timeout: float,
     cwd: str | None = None,
+    python: str | None = None,
 ) -> dict[str, Any]:
-    """Run `script --child name SETTINGS_JSON` in a fresh interpreter (this one's executable).
+    """Run `script --child name SETTINGS_JSON` in a fresh interpreter.
 
     Args:
         environment: variables added to this process's environment for the child.
         cwd: the child's working folder, for whatever files a library writes there.
+        python: the interpreter (of another virtual environment, say); this one's by default.
 
     Returns:
         The figures the child printed with `report_result`, plus `process_seconds`: the child's
@@ -134,7 +136,7 @@ def spawn_child(
         ChildFailed: the child exited with an error or printed no result; the message holds the
             end of its stderr.
     """
-    command = [sys.executable, str(script), "--child", name, json.dumps(settings)]
+    command = [python or sys.executable, str(script), "--child", name, json.dumps(settings)]
     finished, elapsed = timed_run(command, {**os.environ, **environment}, timeout, cwd)
     lines = [line for line in finished.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if finished.returncode != 0 or not lines:
@@ -148,6 +150,18 @@ def spawn_child(
 # --------------------------------------------------------------------------------------------
 # The plain-Keras side: data, scaling, windows, network
 # --------------------------------------------------------------------------------------------
+
+
+# rnnforecast overrides for one network trained once, as the hand-written versions do: no
+# ensemble, no refit, plain affine scaling (which they can apply from scaler.json) and no
+# baseline layers (so plain Keras loads the saved model and the networks are the same
+# LSTM -> Dense).
+PLAIN_NETWORK = [
+    "training.ensemble=1",
+    "training.refit=false",
+    "transform.log=false",
+    "model.baseline=none",
+]
 
 
 def sine_series(length: int) -> Any:

@@ -33,6 +33,7 @@ from typing import Any
 
 # benchmarks/common.py, beside this script
 from common import (
+    PLAIN_NETWORK,
     ChildFailed,
     median,
     mib,
@@ -232,17 +233,6 @@ def child_windowing(settings: dict[str, Any]) -> dict[str, Any]:
         "windows": len(windows),
         "input_mib": windows.inputs.nbytes / 2**20,
     }
-
-
-# One network trained once, as the hand-written versions do: no ensemble, no refit, plain
-# affine scaling (which they apply from scaler.json) and no baseline layers (so plain Keras
-# loads the saved model and the two networks are the same LSTM -> Dense).
-PLAIN_NETWORK = [
-    "training.ensemble=1",
-    "training.refit=false",
-    "transform.log=false",
-    "model.baseline=none",
-]
 
 
 def rnnforecast_overrides(spec: dict[str, Any], output_dir: str) -> list[str]:

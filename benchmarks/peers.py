@@ -637,11 +637,24 @@ def run_all(
             if system.name in errors:
                 continue
             try:
-                runs[system.name].append(spawn(system, settings, workdir))
+                run = spawn(system, settings, workdir)
             except ChildFailed as error:
                 errors[system.name] = str(error)
                 print(str(error), file=sys.stderr, flush=True)
+                continue
+            runs[system.name].append(run)
+            print(f"    {run_line(run, settings['epochs'])}", file=sys.stderr, flush=True)
     return runs, errors
+
+
+def run_line(run: dict[str, Any], epochs: int) -> str:
+    """One run's main figures, printed as it ends, so a long benchmark shows its progress."""
+    whole, steady = throughputs(run, epochs)
+    steady_text = f"{steady:,.0f}" if steady is not None else "-"
+    return (
+        f"{whole:,.0f} windows/s (steady {steady_text}), fit {run['fit_seconds']:.1f} s, "
+        f"process {run['process_seconds']:.1f} s, test MAE {run['test_mae']:.4f}"
+    )
 
 
 def throughputs(run: dict[str, Any], epochs: int) -> tuple[float, float | None]:

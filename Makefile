@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint format bench bench-accuracy clean
+.PHONY: setup demo test lint format bench bench-accuracy bench-peers clean
 
 $(BIN)/rnnforecast: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,5 +41,18 @@ $(BENCH_VENV)/bin/rnnforecast: pyproject.toml
 bench-accuracy: $(BENCH_VENV)/bin/rnnforecast  ## accuracy next to AutoETS, AutoARIMA, AutoTheta
 	$(BENCH_VENV)/bin/python benchmarks/accuracy.py
 
+# Darts, NeuralForecast (PyTorch) and JAX are large and only the peer benchmark needs them, so
+# they get an environment of their own. PEERS_ARGS passes options, e.g. PEERS_ARGS="--repeats 1".
+PEERS_VENV := .venv-peers
+PEERS_ARGS ?=
+$(PEERS_VENV)/bin/rnnforecast: pyproject.toml
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/pip install --quiet -e ".[peers]"
+	touch $@
+
+bench-peers: setup $(PEERS_VENV)/bin/rnnforecast  ## training speed next to Darts, NeuralForecast, plain Keras
+	$(PEERS_VENV)/bin/python benchmarks/peers.py $(PEERS_ARGS)
+
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) runs .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) $(PEERS_VENV) runs .pytest_cache .ruff_cache *.egg-info

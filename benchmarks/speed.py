@@ -23,7 +23,6 @@ import io
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -32,9 +31,22 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from common import table, timed_run  # benchmarks/common.py, beside this script
+# benchmarks/common.py, beside this script
+from common import (
+    PLAIN_NETWORK,
+    ChildFailed,
+    median,
+    mib,
+    plain_lstm,
+    report_result,
+    seconds,
+    sine_series,
+    spawn_child,
+    standard_scaling,
+    table,
+    window_arrays,
+)
 
-RESULT_PREFIX = "BENCHMARK-RESULT "
 CHILD_TIMEOUT_SECONDS = 1800
 PACKAGES = ("rnnforecast", "tensorflow", "keras", "numpy", "pandas")
 
@@ -93,24 +105,6 @@ TRAIN_STEPS = (
 # --------------------------------------------------------------------------------------------
 # Child processes: each returns a JSON-serialisable dict of figures.
 # --------------------------------------------------------------------------------------------
-
-
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process in MiB.
-
-    Reads VmHWM rather than `ru_maxrss`: Linux keeps `ru_maxrss` across exec, so a child started
-    from a large process would report at least that process's peak.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class StepClock:
@@ -211,17 +205,6 @@ def child_windowing(settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# One network trained once, as the hand-written versions do: no ensemble, no refit, plain
-# affine scaling (which they apply from scaler.json) and no baseline layers (so plain Keras
-# loads the saved model and the two networks are the same LSTM -> Dense).
-PLAIN_NETWORK = [
-    "training.ensemble=1",
-    "training.refit=false",
-    "transform.log=false",
-    "model.baseline=none",
-]
-
-
 def rnnforecast_overrides(spec: dict[str, Any], output_dir: str) -> list[str]:
     """The `load_config` overrides of the training benchmark."""
     return [
@@ -276,10 +259,7 @@ def child_train_keras(settings: dict[str, Any]) -> dict[str, Any]:
     begin = time.perf_counter()
 
     with clock.step("data + split"):
-        # rnnforecast's default synthetic series: sin(2 pi t / 50) + N(0, 0.2^2) noise, seed 0.
-        steps = np.arange(length)
-        noise = np.random.default_rng(0).normal(0.0, 0.2, length)
-        series = (np.sin(2 * np.pi / 50 * steps) + noise).astype(np.float32)
+        series = sine_series(length)
         # The default split: validation 10 % and test 20 % of the points, at least one horizon.
         test = max(horizon, round(0.2 * length))
         validation = max(horizon, round(0.1 * length))
@@ -289,27 +269,16 @@ def child_train_keras(settings: dict[str, Any]) -> dict[str, Any]:
         keras.utils.set_random_seed(spec["seed"])
 
     with clock.step("scaling + windows"):
-        history = series[:train_end].astype(np.float64)
-        mean, std = history.mean(), history.std()
+        mean, std = standard_scaling(series, train_end)
         scaled = ((series - mean) / std).astype(np.float32)
-
-        def windows(start: int, end: int) -> tuple[Any, Any]:
-            origins = np.arange(max(start, lookback), end - horizon + 1)
-            inputs = np.stack([scaled[o - lookback : o] for o in origins])[:, :, None]
-            return inputs, np.stack([scaled[o : o + horizon] for o in origins])
-
-        x_train, y_train = windows(0, train_end)
-        x_validation, y_validation = windows(train_end, validation_end)
-        x_test, y_test = windows(validation_end, length)
+        x_train, y_train = window_arrays(scaled, 0, train_end, lookback, horizon)
+        x_validation, y_validation = window_arrays(
+            scaled, train_end, validation_end, lookback, horizon
+        )
+        x_test, y_test = window_arrays(scaled, validation_end, length, lookback, horizon)
 
     with clock.step("build + compile"):
-        model = keras.Sequential(
-            [
-                keras.Input(shape=(lookback, 1)),
-                keras.layers.LSTM(spec["units"]),
-                keras.layers.Dense(horizon),
-            ]
-        )
+        model = plain_lstm(keras, lookback, horizon, spec["units"])
         model.compile(optimizer=keras.optimizers.Adam(spec["learning_rate"]), loss="mse")
 
     with clock.step("fit"):
@@ -536,9 +505,7 @@ CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 def run_as_child(name: str, settings: dict[str, Any]) -> None:
     """Run one job and print its figures as one JSON line (the peak memory added last)."""
-    result = CHILDREN[name](settings)
-    result["peak_rss_mib"] = peak_rss_mib()
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    report_result(CHILDREN[name](settings))
 
 
 # --------------------------------------------------------------------------------------------
@@ -549,36 +516,12 @@ def run_as_child(name: str, settings: dict[str, Any]) -> None:
 def spawn(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     """Run child job `name` in a fresh interpreter; its figures plus `process_seconds`."""
     print(f"  running {name} ...", file=sys.stderr, flush=True)
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", name, json.dumps(settings)]
-    finished, elapsed = timed_run(command, environment, CHILD_TIMEOUT_SECONDS)
-    lines = [line for line in finished.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if finished.returncode != 0 or not lines:
-        raise SystemExit(
-            f"benchmark job {name!r} failed (exit code {finished.returncode}):\n"
-            f"{finished.stderr[-4000:]}"
-        )
-    return {**json.loads(lines[-1][len(RESULT_PREFIX) :]), "process_seconds": elapsed}
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def seconds(values: list[float], unit: str = "s") -> str:
-    """Median, and the range when there are several values: `1.23 s [1.10-1.40]`."""
-    scale = 1000 if unit == "ms" else 1
-    text = f"{median(values) * scale:.2f} {unit}"
-    if len(values) > 1:
-        text += f" [{min(values) * scale:.2f}-{max(values) * scale:.2f}]"
-    return text
-
-
-def mib(values: list[float]) -> str:
-    text = f"{median(values):.0f} MiB"
-    if len(values) > 1 and max(values) - min(values) >= 1:
-        text += f" [{min(values):.0f}-{max(values):.0f}]"
-    return text
+    environment = {"TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
+    script = Path(__file__).resolve()
+    try:
+        return spawn_child(script, name, settings, environment, CHILD_TIMEOUT_SECONDS)
+    except ChildFailed as error:
+        raise SystemExit(str(error)) from None
 
 
 def ratio(numerator: list[float], denominator: list[float]) -> str:

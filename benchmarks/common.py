@@ -161,6 +161,10 @@ PLAIN_NETWORK = [
     "training.refit=false",
     "transform.log=false",
     "model.baseline=none",
+    # The network itself, as the plain scripts train it: no fallback to a baseline, no
+    # calibration of intervals.
+    "model.guard=false",
+    "intervals.levels=[]",
 ]
 
 

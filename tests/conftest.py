@@ -168,3 +168,14 @@ def predicted(run, input_file=None, **options):
 
     dataset = load_input(run, input_file)
     return predict(run, dataset, **options).frame(dataset, origin=False)
+
+
+def synthetic_split(*overrides: str):
+    """The config of `overrides`, its synthetic series and the series' split points."""
+    from rnnforecast.config import load_config
+    from rnnforecast.data import synthetic_dataset
+    from rnnforecast.splitting import split_points
+
+    config = load_config(None, list(overrides))
+    dataset = synthetic_dataset(config.data)
+    return config, dataset, split_points(dataset, config)

@@ -15,6 +15,7 @@ from rnnforecast.plan import (
     training_windows,
 )
 from rnnforecast.splitting import split_points
+from tests.conftest import synthetic_split
 
 
 def resolved(*overrides: str):
@@ -149,16 +150,10 @@ def test_small_data_gets_an_ensemble(length: int, members: int):
     assert len(given.members) == 2
 
 
-def prepared(*overrides: str):
-    config = load_config(None, list(overrides))
-    dataset = synthetic_dataset(config.data)
-    return config, dataset, split_points(dataset, config)
-
-
 def test_default_lookback_covers_two_seasons_within_the_training_part():
-    _, dataset, points = prepared("data.synthetic.period=12", "window.horizon=6")
+    _, dataset, points = synthetic_split("data.synthetic.period=12", "window.horizon=6")
     assert default_lookback(dataset, points, horizon=6) == 24
-    _, dataset, points = prepared(
+    _, dataset, points = synthetic_split(
         "data.synthetic.length=40",
         "data.synthetic.period=12",
         "window.horizon=4",
@@ -168,14 +163,14 @@ def test_default_lookback_covers_two_seasons_within_the_training_part():
 
 
 def test_the_plan_writes_the_chosen_values_into_its_config():
-    config, dataset, points = prepared("data.synthetic.period=12")
+    config, dataset, points = synthetic_split("data.synthetic.period=12")
     resolved = make_plan(config, dataset, points).config
     assert resolved.window.lookback == 24 and resolved.data.season_length == 12
     assert config.window.lookback is None, "the user's config is left as it was"
 
 
 def test_lookback_too_long_for_the_training_part_names_the_keys():
-    config, dataset, points = prepared("data.synthetic.length=100", "window.lookback=80")
+    config, dataset, points = synthetic_split("data.synthetic.length=100", "window.lookback=80")
     with pytest.raises(ConfigError) as error:
         make_plan(config, dataset, points)
     message = str(error.value)
@@ -184,7 +179,7 @@ def test_lookback_too_long_for_the_training_part_names_the_keys():
 
 
 def test_validation_count_smaller_than_the_horizon_is_refused():
-    config, dataset, points = prepared("split.validation=5", "window.horizon=10")
+    config, dataset, points = synthetic_split("split.validation=5", "window.horizon=10")
     with pytest.raises(ConfigError, match=r"validation part has 5 point\(s\), fewer than"):
         make_plan(config, dataset, points)
 

@@ -279,9 +279,12 @@ def refit(
     """Every member trained again from scratch on each series' whole history (scaler too),
     for the epochs early stopping chose in the holdout fit. It keeps the holdout's guard
     choice and calibration errors (relative to each series' scale, now measured on the whole
-    history)."""
+    history). When the guard chose a baseline, the networks it replaces are not trained
+    again (0 epochs): nothing would use them."""
     whole = [SplitPoints(len(series), len(series), len(series)) for series in dataset.series]
     epochs = [summary["best_epoch"] for summary in holdout.summaries]
+    if holdout.forecaster.fallback is not None:
+        epochs = [0] * len(epochs)
     fitted = fit_forecaster(plan, dataset, whole, progress, epochs, events)
     forecaster = replace(
         fitted.forecaster,

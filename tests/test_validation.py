@@ -88,6 +88,7 @@ def test_on_white_noise_and_a_random_walk_the_saved_model_is_a_baseline(tmp_path
     )
     assert noise.metrics["guard"]["choice"] != "network"
     assert noise.fallback == noise.metrics["guard"]["choice"]
+    assert noise.metrics["training"]["refit_epochs"] == [0], "no network is refit for nothing"
 
     walk = tmp_path / "walk.csv"
     steps = np.cumsum(np.random.default_rng(3).normal(size=400))

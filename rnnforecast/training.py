@@ -82,6 +82,8 @@ def train(
         plan = make_plan(config, dataset, points)
     final = run_dir or default_run_dir(plan.config)
     with staged_directory(final) as folder:
+        # Listeners (trackers) may write into the run while it is being staged.
+        events.emit("run", "start", folder=folder, final=final, config=plan.config)
         holdout = fit_forecaster(plan, dataset, points, progress, events=events)
         with events.step("test forecasts + metrics"):
             scored = score_part(
@@ -100,6 +102,7 @@ def train(
             "models": models_note(plan, points),
             "training": _training_summary(holdout, saved if plan.config.training.refit else None),
         }
+        events.emit("metrics", "test", metrics=metrics)
         with events.step("plots"):
             # The past as the scored model saw it (out of sample over the test part), the
             # future from the saved one.
@@ -395,6 +398,7 @@ class _EpochReporter:
         class ReportEpoch(keras.callbacks.Callback):
             def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
                 losses = {key: float(value) for key, value in (logs or {}).items()}
+                losses.setdefault("learning_rate", _learning_rate(self.model))
                 reporter.events.emit(
                     "epoch",
                     reporter.phase,
@@ -406,6 +410,11 @@ class _EpochReporter:
                 )
 
         return ReportEpoch()
+
+
+def _learning_rate(model: Any) -> float:
+    """The optimizer's current learning rate (Keras does not put it in the epoch logs)."""
+    return float(np.asarray(model.optimizer.learning_rate))
 
 
 def window_pipeline(

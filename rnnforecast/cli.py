@@ -62,6 +62,34 @@ Overrides = Annotated[
     ),
 ]
 
+TensorBoard = Annotated[
+    bool,
+    typer.Option(
+        "--tensorboard",
+        help="Write TensorBoard logs into the run directory (tensorboard/); same as "
+        "--set tracking.tensorboard=true.",
+    ),
+]
+Mlflow = Annotated[
+    bool,
+    typer.Option(
+        "--mlflow",
+        help="Log an MLflow run (URI from tracking.mlflow.uri or MLFLOW_TRACKING_URI); same as "
+        "--set tracking.mlflow=true.",
+    ),
+]
+
+
+def _tracked_settings(settings: Any, tensorboard: bool, mlflow: bool) -> Any:
+    """The config with the tracking flags switched on (an MLflow section it has is kept)."""
+    from rnnforecast.config import MlflowConfig
+
+    if tensorboard:
+        settings.tracking.tensorboard = True
+    if mlflow and settings.tracking.mlflow_settings is None:
+        settings.tracking.mlflow = MlflowConfig()
+    return settings
+
 
 def _version(value: bool) -> None:
     if value:
@@ -90,6 +118,8 @@ def train(
         typer.Option("--run-dir", help="Write the run here instead of runs/<name>-<time>."),
     ] = None,
     overrides: Overrides = None,
+    tensorboard: TensorBoard = False,
+    mlflow: Mlflow = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress; print only the run directory.")
     ] = False,
@@ -97,22 +127,27 @@ def train(
 ) -> None:
     """Train a model and write a run directory (model, scaler, config, metrics, plots).
 
-    Example: rnnforecast train configs/a10.yaml --set training.epochs=50
+    Example: rnnforecast train configs/a10.yaml --set training.epochs=50 --tensorboard
     """
     with _errors_reported(verbose):
         from rnnforecast.config import load_config
 
-        settings = load_config(config, overrides)
+        settings = _tracked_settings(load_config(config, overrides), tensorboard, mlflow)
         from rnnforecast.evaluation import format_comparison
+        from rnnforecast.events import Events
         from rnnforecast.run import (
             FORECAST_PLOT_FILE,
             FORECAST_TEST_FILE,
             LOSS_PLOT_FILE,
             METRICS_FILE,
         )
+        from rnnforecast.tracking import tracked
         from rnnforecast.training import train as train_run
 
-        run = train_run(settings, run_dir=run_dir, progress="none" if quiet else "auto")
+        with tracked(settings, "train") as tracking:
+            progress = "none" if quiet else "auto"
+            run = train_run(settings, run_dir=run_dir, progress=progress, events=Events(tracking))
+            tracking.finished(run.path)
         if quiet:
             typer.echo(str(run.path))
             return
@@ -280,6 +315,8 @@ def backtest(
         ),
     ] = None,
     overrides: Overrides = None,
+    tensorboard: TensorBoard = False,
+    mlflow: Mlflow = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress; print only the output folder.")
     ] = False,
@@ -294,14 +331,24 @@ def backtest(
     with _errors_reported(verbose):
         from rnnforecast.config import load_config
 
-        settings = load_config(config, overrides)
+        settings = _tracked_settings(load_config(config, overrides), tensorboard, mlflow)
         from rnnforecast.backtest import run_backtest
         from rnnforecast.evaluation import format_comparison
+        from rnnforecast.events import Events
         from rnnforecast.run import BACKTEST_FILE
+        from rnnforecast.tracking import tracked
 
-        result, folder = run_backtest(
-            settings, output_dir, folds, step, refit, "none" if quiet else "auto"
-        )
+        with tracked(settings, "backtest") as tracking:
+            result, folder = run_backtest(
+                settings,
+                output_dir,
+                folds,
+                step,
+                refit,
+                "none" if quiet else "auto",
+                events=Events(tracking),
+            )
+            tracking.finished(folder)
         if quiet:
             typer.echo(str(folder))
             return

@@ -43,6 +43,8 @@ BACKTEST_FILE = "backtest.csv"
 BACKTEST_METRICS_FILE = "backtest.json"
 BACKTEST_PLOT_FILE = "backtest.png"
 
+TENSORBOARD_DIR = "tensorboard"
+
 # Bumped when the layout or meaning of a run directory changes incompatibly.
 RUN_FORMAT_VERSION = 3
 PACKAGES = ("rnnforecast", "tensorflow", "keras", "numpy", "pandas", "pydantic")

@@ -369,6 +369,151 @@ def backtest(
 
 
 @app.command()
+def tune(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="YAML config; its `tune` section says what to search."),
+    ] = None,
+    trials: Annotated[
+        int | None, typer.Option("--trials", min=1, help="Trials to run (tune.trials).")
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=1, help="Start no trial after this many seconds."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            help="Write the results here instead of runs/<name>-tune (the study sits beside "
+            "it, as <folder>.study.journal, until the search is done).",
+        ),
+    ] = None,
+    train_best: Annotated[
+        bool, typer.Option("--train-best", help="Train the best config at the end.")
+    ] = False,
+    overrides: Overrides = None,
+    mlflow: Mlflow = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress; print only the output folder.")
+    ] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Search config values: score the config as given (trial 0) and each trial by a
+    rolling-origin backtest on the training history only (the test part is cut off first),
+    prune hopeless trials, and write trials.csv, best.yaml, tune.json, plots and the study.
+    The same command continues a search that was killed.
+
+    Example: rnnforecast tune configs/a10.yaml --trials 20 --train-best
+    """
+    extra = [f"tune.trials={trials}"] * (trials is not None)
+    extra += [f"tune.timeout={timeout}"] * (timeout is not None)
+    with _errors_reported(verbose):
+        from rnnforecast.config import load_config
+
+        settings = _tracked_settings(
+            load_config(config, [*(overrides or []), *extra]), False, mlflow
+        )
+        from rnnforecast.events import Events
+        from rnnforecast.tracking import tracked
+        from rnnforecast.tuning import default_tune_dir, study_path
+        from rnnforecast.tuning import tune as tune_search
+
+        def report(event: Any) -> None:
+            if event.kind == "trial" and not quiet:
+                typer.echo(_trial_line(event.fields))
+
+        folder = output_dir or default_tune_dir(settings)
+        try:
+            with tracked(settings, "tune") as tracking:
+                result = tune_search(
+                    settings,
+                    folder,
+                    train_best,
+                    "none" if quiet else "auto",
+                    Events(tracking, report),
+                )
+                tracking.finished(result.folder)
+        except KeyboardInterrupt:
+            if study_path(folder).is_file():
+                typer.echo(
+                    f"Note: the finished trials are kept in {study_path(folder)}; run the same "
+                    "command to continue the search.",
+                    err=True,
+                )
+            raise
+        if quiet:
+            typer.echo(str(result.folder))
+            return
+        typer.echo(_tune_summary(result))
+
+
+def _trial_line(fields: dict[str, Any]) -> str:
+    """One line per finished trial, e.g. `trial 3/20  MASE 0.812  best 0.790 (trial 2)  ...`."""
+    name = "trial 0 (defaults)" if fields["defaults"] else f"trial {fields['number']}"
+    metric = fields["metric"].upper()
+    if fields["state"] == "complete":
+        what = f"{metric} {fields['score']:.4f}"
+    elif fields["state"] == "pruned":
+        what = f"pruned after fold {len(fields['fold_scores'])}"
+    else:
+        what = f"failed: {str(fields['error']).splitlines()[0][:200]}"
+    best = f"  best {fields['best']:.4f} (trial {fields['best_number']})" * (
+        fields["best"] is not None
+    )
+    values = "  ".join(f"{key}={_short(value)}" for key, value in fields["values"].items())
+    return f"{name:<20}{what}{best}  {values}".rstrip()
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _tune_summary(result: Any) -> str:
+    """The summary `tune` prints: the defaults next to the best on the same folds."""
+    from rnnforecast.run import BEST_CONFIG_FILE, STUDY_FILE, TRIALS_FILE
+
+    summary = result.summary
+    metric = summary["metric"].upper()
+    counts = summary["trials"]
+    defaults, best = summary["defaults"], summary["best"]
+    lines = [
+        "",
+        f"Tune folder: {result.folder}",
+        f"Trials:      {result.folder / TRIALS_FILE} ({counts['complete']} complete, "
+        f"{counts['pruned']} pruned, {counts['failed']} failed, after the defaults)",
+        f"Study:       {result.folder / STUDY_FILE}",
+        "",
+        f"Backtest {metric} on the training history ({summary['folds']} folds, the test part "
+        "held out), on the same folds:",
+        f"  defaults (trial 0): {defaults['score']:.4f}",
+    ]
+    baselines = defaults.get("baselines") or {}
+    if baselines:
+        lines.append(
+            "  baselines:          "
+            + ", ".join(f"{name} {value:.4f}" for name, value in baselines.items())
+        )
+    if summary["beats_defaults"]:
+        lines.append(
+            f"  best (trial {best['trial']}):{'':<{max(0, 6 - len(str(best['trial'])))}}"
+            f"{best['score']:.4f}, {summary['improvement']:.1%} lower than the defaults"
+        )
+        lines.append(
+            "  best values: "
+            + ", ".join(f"{key}={_short(value)}" for key, value in best["values"].items())
+        )
+    else:
+        lines.append("  No trial beat the defaults; best.yaml holds the config as given.")
+    lines.append(f"Best config: {result.folder / BEST_CONFIG_FILE}")
+    if result.run is not None:
+        lines.append(f"Trained with it: {result.run.path}")
+    else:
+        lines.append(f"Train it:    rnnforecast train {result.folder / BEST_CONFIG_FILE}")
+    return "\n".join(lines)
+
+
+@app.command()
 def validate(
     config: Annotated[
         Path | None,

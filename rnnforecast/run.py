@@ -232,10 +232,12 @@ class TuneContents:
         best_config: the config of the best trial, complete (`best.yaml`).
         trials_figure, importance_figure: `trials.png`, `importance.png`.
         study: the study's journal file, copied in as `study.journal`.
+        config: the config as given, the defaults of the search (`config.yaml`).
     """
 
     trials: pd.DataFrame
     summary: dict[str, Any]
+    config: Config
     best_config: Config
     trials_figure: Figure
     importance_figure: Figure
@@ -246,6 +248,7 @@ def save_tune(folder: Path, contents: TuneContents) -> None:
     """Write every file of a tune folder into `folder`, a staging folder."""
     contents.trials.to_csv(folder / TRIALS_FILE, index=False)
     write_json(folder / TUNE_SUMMARY_FILE, contents.summary)
+    (folder / CONFIG_FILE).write_text(dump_config(contents.config), encoding="utf-8")
     (folder / BEST_CONFIG_FILE).write_text(dump_config(contents.best_config), encoding="utf-8")
     save_figure(contents.trials_figure, folder / TRIALS_PLOT_FILE)
     save_figure(contents.importance_figure, folder / IMPORTANCE_PLOT_FILE)

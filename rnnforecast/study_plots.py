@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def trials_figure(trials: pd.DataFrame, metric: str) -> Figure:
@@ -31,6 +32,7 @@ def trials_figure(trials: pd.DataFrame, metric: str) -> Figure:
             numbers = others.loc[others["state"] == state, "number"]
             if len(numbers):
                 axis.plot(numbers, np.full(len(numbers), floor), marker, color="black", label=state)
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_xlabel("trial")
     axis.set_ylabel(f"backtest {metric.upper()} (lower is better)")
     axis.legend(fontsize="small")
@@ -38,7 +40,8 @@ def trials_figure(trials: pd.DataFrame, metric: str) -> Figure:
 
 
 def importance_figure(importance: dict[str, float], trials: int) -> Figure:
-    """Horizontal bars: the share of the score's variance each key explains on its own."""
+    """Horizontal bars: the share of the score's variance each key explains on its own
+    (`trials`: the complete trials of the search, for the note when there are too few)."""
     figure = Figure(figsize=(7, 0.5 * max(len(importance), 3) + 1), layout="constrained")
     axis = figure.subplots()
     if not importance:

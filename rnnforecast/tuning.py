@@ -599,8 +599,9 @@ def _contents(
     return TuneContents(
         trials=frame,
         summary=summary,
+        config=config,
         best_config=best_config,
         trials_figure=trials_figure(frame, metric),
-        importance_figure=importance_figure(importance, len(frame)),
+        importance_figure=importance_figure(importance, int(states.get(COMPLETE, 0))),
         study=journal,
     )

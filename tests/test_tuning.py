@@ -18,6 +18,7 @@ from rnnforecast.data import synthetic_dataset
 from rnnforecast.errors import ConfigError, RunError
 from rnnforecast.run import (
     BEST_CONFIG_FILE,
+    CONFIG_FILE,
     IMPORTANCE_PLOT_FILE,
     STUDY_FILE,
     TRIALS_FILE,
@@ -58,6 +59,7 @@ def test_a_search_writes_its_folder_and_leaves_nothing_beside_it(tiny_tune):
         TRIALS_PLOT_FILE,
         IMPORTANCE_PLOT_FILE,
         STUDY_FILE,
+        CONFIG_FILE,
     }
     assert [path.name for path in folder.parent.iterdir()] == [folder.name]
     for name in (TRIALS_PLOT_FILE, IMPORTANCE_PLOT_FILE):

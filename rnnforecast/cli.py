@@ -514,6 +514,29 @@ def _tune_summary(result: Any) -> str:
 
 
 @app.command()
+def report(
+    folder: Annotated[
+        Path, typer.Argument(help="A run directory, backtest folder or tune folder.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="HTML file to write (its folder must exist).")
+    ] = Path("report.html"),
+    verbose: Verbose = False,
+) -> None:
+    """Write one self-contained HTML page about a run, a backtest or a search: the data, the
+    metrics next to the baselines in words, intervals, forecasts, losses, the values chosen
+    from the data and how to reproduce it. No network needed to open it.
+
+    Example: rnnforecast report runs/a10-20240101-120000 -o a10.html
+    """
+    with _errors_reported(verbose):
+        from rnnforecast.report import write_report
+
+        kind = write_report(folder, output)
+        typer.echo(f"Wrote the report of {kind} folder {folder} to {output}")
+
+
+@app.command()
 def validate(
     config: Annotated[
         Path | None,

@@ -21,7 +21,7 @@ from rnnforecast.plots import backtest_figure
 from rnnforecast.run import BacktestContents, default_run_dir, save_backtest
 from rnnforecast.splitting import SplitPoints, kept_validation
 from rnnforecast.staging import staged_directory
-from rnnforecast.training import Fitted, fit_forecaster, refit
+from rnnforecast.training import Fitted, fit_and_assess, refit
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ def backtest(
             model = fit_before(config, dataset, cut, progress, events)
         fitted, plan = model
         origins = [np.array([position]) for position in cut]
-        scored = forecast_and_score(fitted.forecaster, dataset, origins, list(cut))
+        levels = tuple(plan.config.intervals.levels)
+        scored = forecast_and_score(fitted.forecaster, dataset, origins, list(cut), levels)
         parts.append(scored)
         results.append(
             {
@@ -139,7 +140,7 @@ def fit_before(
         validation = kept_validation(config, validation, len(series), dataset.season_length)
         points.append(SplitPoints(len(series) - validation, len(series), len(series)))
     plan = make_plan(config, history, points, test=False)
-    fitted = fit_forecaster(plan, history, points, progress, events=events)
+    fitted, _ = fit_and_assess(plan, history, points, progress, events)
     if plan.config.training.refit:
         fitted = refit(plan, history, fitted, progress, events)
     return fitted, plan

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-BASELINES = ("naive", "seasonal_naive", "drift")
-"""The baselines scored next to every model."""
+BASELINES = ("naive", "seasonal_naive", "drift", "mean")
+"""The baselines scored next to every model: the last value, the last season, the line
+through the first and the last value, and the average of every value (the best constant
+forecast of a series without trend or season)."""
 
 
 def naive_forecast(target: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
@@ -47,6 +49,18 @@ def drift_forecast(target: np.ndarray, origins: np.ndarray, horizon: int) -> np.
     return last[:, None] + slope[:, None] * np.arange(1, horizon + 1)[None, :]
 
 
+def mean_forecast(target: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+    """The average of every value before each origin, repeated over the horizon.
+
+    Example:
+        >>> mean_forecast(np.array([1.0, 2.0, 6.0, 0.0]), np.array([3]), 2).tolist()
+        [[3.0, 3.0]]
+    """
+    totals = np.concatenate([[0.0], np.cumsum(target, dtype=np.float64)])
+    means = totals[origins] / np.maximum(origins, 1)
+    return np.repeat(means[:, None], horizon, axis=1)
+
+
 def baseline_forecasts(
     target: np.ndarray, origins: np.ndarray, horizon: int, season_length: int
 ) -> dict[str, np.ndarray]:
@@ -56,6 +70,7 @@ def baseline_forecasts(
         "naive": naive_forecast(target, origins, horizon),
         "seasonal_naive": seasonal_naive_forecast(target, origins, horizon, season_length),
         "drift": drift_forecast(target, origins, horizon),
+        "mean": mean_forecast(target, origins, horizon),
     }
 
 
@@ -83,3 +98,40 @@ def resolve_baseline(baseline: str, lookback: int, season_length: int) -> str:
     if baseline in ("auto", "seasonal_naive"):
         return "seasonal_naive" if 1 < season_length <= lookback else "naive"
     return baseline
+
+
+def baseline_bounds(
+    target: np.ndarray,
+    origins: np.ndarray,
+    horizon: int,
+    season_length: int,
+    history_end: int,
+    levels: list[float],
+) -> dict[str, dict[float, tuple[np.ndarray, np.ndarray]]]:
+    """Prediction intervals of every baseline's forecasts from `origins`: per level in percent,
+    the forecast plus the quantiles of the baseline's own errors at each horizon step over
+    every origin before `history_end` (its in-sample errors; the baselines fit nothing, so
+    these are errors of real forecasts). Bounds are NaN when the history holds no origin.
+
+    Returns:
+        `{baseline: {level: (lower, upper)}}`, each `(len(origins), horizon)`.
+    """
+    past = np.arange(max(season_length, 2), history_end - horizon + 1)
+    now = baseline_forecasts(target, origins, horizon, season_length)
+    if len(past) == 0:
+        missing = np.full((len(origins), horizon), np.nan)
+        return {name: {level: (missing, missing) for level in levels} for name in now}
+    actual = target[past[:, None] + np.arange(horizon)]
+    then = baseline_forecasts(target, past, horizon, season_length)
+    bounds: dict[str, dict[float, tuple[np.ndarray, np.ndarray]]] = {}
+    for name, forecast in now.items():
+        errors = actual - then[name]
+        bounds[name] = {}
+        for level in levels:
+            tail = (1 - level / 100) / 2
+            low, high = np.quantile(errors, [tail, 1 - tail], axis=0)
+            bounds[name][level] = (
+                forecast + np.minimum(low, 0)[None, :],
+                forecast + np.maximum(high, 0)[None, :],
+            )
+    return bounds

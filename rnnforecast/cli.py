@@ -133,7 +133,7 @@ def train(
         from rnnforecast.config import load_config
 
         settings = _tracked_settings(load_config(config, overrides), tensorboard, mlflow)
-        from rnnforecast.evaluation import format_comparison
+        from rnnforecast.evaluation import format_comparison, format_intervals
         from rnnforecast.events import Events
         from rnnforecast.run import (
             FORECAST_PLOT_FILE,
@@ -158,12 +158,33 @@ def train(
         typer.echo(f"Test forecasts: {run.path / FORECAST_TEST_FILE}\n")
         typer.echo("Test part (never seen in training), original units:")
         typer.echo(format_comparison(run.metrics))
-        if all(member["best_epoch"] == 0 for member in run.metrics["training"]["members"]):
-            typer.echo(
-                "Note: no trained epoch beat the untrained model, which is the "
-                f"{run.plan.baseline} baseline, on validation (or the series were too "
-                "short for a validation part), so the run keeps that baseline."
-            )
+        intervals = format_intervals(run.metrics)
+        if intervals:
+            typer.echo("\nPrediction intervals on the test part (width and MSIS scaled as MASE):")
+            typer.echo(intervals)
+        for note in _training_notes(run.metrics, run.plan.baseline):
+            typer.echo(f"Note: {note}")
+
+
+def _training_notes(metrics: dict[str, Any], baseline: str) -> list[str]:
+    """What a user should know about how the saved model came to be, one line each."""
+    notes = []
+    guard = metrics.get("guard", {})
+    if guard.get("choice", "network") != "network":
+        scores = guard["validation_mase"]
+        notes.append(
+            f"the network (validation MASE {scores['model']:.3f}) was not better than "
+            f"{guard['choice']} ({scores[guard['choice']]:.3f}) on the validation part, so the "
+            f"run forecasts {guard['choice']} (set `model.guard: false` to keep the network)."
+        )
+    elif all(member["best_epoch"] == 0 for member in metrics["training"]["members"]):
+        notes.append(
+            f"no trained epoch beat the untrained model, which is the {baseline} baseline, on "
+            "validation (or the series were too short for a validation part), so the run keeps "
+            "that baseline."
+        )
+    notes.extend(f"{note}." for note in metrics.get("calibration", {}).get("notes", []))
+    return notes
 
 
 @app.command()
@@ -186,16 +207,29 @@ def predict(
             "--steps",
             min=1,
             help="Forecast this many steps; default: the trained horizon. Further than the "
-            "horizon the forecast is recursive (each horizon's forecast feeds the next).",
+            "horizon the forecast is recursive (each horizon's forecast feeds the next) and "
+            "interval bounds are left empty.",
         ),
     ] = None,
+    levels: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--level",
+            help="Interval level in percent (repeatable), instead of the run's "
+            "`intervals.levels`; adds lower_<L> and upper_<L> columns.",
+        ),
+    ] = None,
+    no_intervals: Annotated[
+        bool, typer.Option("--no-intervals", help="Leave the interval bounds out.")
+    ] = False,
     verbose: Verbose = False,
 ) -> None:
-    """Forecast the steps after the end of each series.
+    """Forecast the steps after the end of each series, with prediction intervals.
 
-    Example: rnnforecast predict runs/a10-20240101-120000 --input new.csv --output forecast.csv
+    Example: rnnforecast predict runs/a10-20240101-120000 --input new.csv --level 90 -o f.csv
     """
     with _errors_reported(verbose):
+        from rnnforecast.errors import ConfigError
         from rnnforecast.run import load_run
 
         run = load_run(run_dir)
@@ -209,9 +243,17 @@ def predict(
             typer.echo(
                 f"Note: {dataset.source} changed since training; using it as it is.", err=True
             )
-        forecasts = predict_frame(run, dataset, future=future, steps=steps).frame(
-            dataset, origin=False
-        )
+        if no_intervals and levels:
+            raise ConfigError("--level and --no-intervals contradict each other; give one.")
+        chosen = [] if no_intervals else levels
+        forecast = predict_frame(run, dataset, future=future, steps=steps, levels=chosen)
+        if forecast.intervals and steps and steps > run.plan.horizon:
+            typer.echo(
+                f"Note: interval bounds cover the first {run.plan.horizon} step(s), the direct "
+                "forecast; the recursive steps after them have none.",
+                err=True,
+            )
+        forecasts = forecast.frame(dataset, origin=False)
         if output is None:
             forecasts.to_csv(sys.stdout, index=False)
             return
@@ -246,7 +288,7 @@ def evaluate(
         from rnnforecast.run import load_run
 
         run = load_run(run_dir)
-        from rnnforecast.evaluation import format_comparison
+        from rnnforecast.evaluation import format_comparison, format_intervals
         from rnnforecast.prediction import evaluate as evaluate_run
         from rnnforecast.prediction import load_input
         from rnnforecast.run import json_text
@@ -256,6 +298,8 @@ def evaluate(
             typer.echo(json_text(metrics))
         else:
             typer.echo(format_comparison(metrics))
+            if metrics.get("intervals"):
+                typer.echo(f"\n{format_intervals(metrics)}")
             if "note" in metrics:
                 typer.echo(f"Note: {metrics['note']}.")
 
@@ -323,7 +367,8 @@ def backtest(
     verbose: Verbose = False,
 ) -> None:
     """Rolling-origin evaluation: at each origin, fit the scaler and the model on the data
-    before it only, forecast the horizon, and score it next to naive, seasonal naive and drift.
+    before it only, forecast the horizon, and score it next to naive, seasonal naive, drift and
+    mean.
     Writes backtest.csv (every forecast/actual pair), backtest.json and backtest.png.
 
     Example: rnnforecast backtest configs/a10.yaml --folds 4 --step 6
@@ -333,7 +378,8 @@ def backtest(
 
         settings = _tracked_settings(load_config(config, overrides), tensorboard, mlflow)
         from rnnforecast.backtest import run_backtest
-        from rnnforecast.evaluation import format_comparison
+        from rnnforecast.baselines import BASELINES
+        from rnnforecast.evaluation import format_comparison, format_intervals
         from rnnforecast.events import Events
         from rnnforecast.run import BACKTEST_FILE
         from rnnforecast.tracking import tracked
@@ -354,18 +400,19 @@ def backtest(
             return
         typer.echo(f"\nBacktest folder: {folder}")
         typer.echo(f"Forecast/actual pairs: {folder / BACKTEST_FILE}\n")
-        typer.echo(f"{'fold':<6}{'origin':<22}{'model':>8}{'naive':>8}{'snaive':>8}{'drift':>8}")
+        typer.echo(
+            f"{'fold':<6}{'origin':<22}{'model':>8}{'naive':>8}{'snaive':>8}{'drift':>8}{'mean':>8}"
+        )
         for fold in result.folds:
             origin = next(iter(fold["origins"].values()))
             typer.echo(
                 f"{fold['fold']:<6}{origin:<22}"
-                + "".join(
-                    f"{fold[name]['mase']:>8.3f}"
-                    for name in ("model", "naive", "seasonal_naive", "drift")
-                )
+                + "".join(f"{fold[name]['mase']:>8.3f}" for name in ("model", *BASELINES))
             )
         typer.echo("(MASE per fold)\n\nAll folds together:")
         typer.echo(format_comparison(result.overall))
+        if result.overall.get("intervals"):
+            typer.echo(f"\n{format_intervals(result.overall)}")
 
 
 @app.command()

@@ -26,6 +26,7 @@ from rnnforecast.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "default"
 DEFAULT_TRAINING_STEPS = 4000
+VALIDATION_HORIZONS = 3
 MIN_DEFAULT_EPOCHS = 30
 MAX_DEFAULT_EPOCHS = 300
 CALENDAR_FEATURES = (
@@ -248,8 +249,11 @@ SplitSize = Annotated[
 class SplitConfig(Section):
     validation: SplitSize = Field(
         0.1,
-        description="End part of each series before the test part used for early stopping: "
-        "a fraction (< 1, at least one horizon) or a number of points (0 turns it off).",
+        description="End part of each series before the test part, for early stopping, the "
+        "guard and the calibration of the intervals: a fraction (< 1; at least "
+        f"{VALIDATION_HORIZONS} horizons, so its windows start at many origins, but shrunk "
+        "or dropped to keep a training part on a short series) or a number of points (0 "
+        "turns it off).",
     )
     test: SplitSize = Field(
         0.2,
@@ -278,18 +282,22 @@ class SplitConfig(Section):
     def sizes(self, length: int, horizon: int) -> tuple[int, int]:
         """Points in the validation and test parts of a series of `length` points.
 
-        A fraction is rounded up to at least one `horizon`, so short series still get a
-        window to validate and test on; a count is taken as given.
+        A fraction of the test part is rounded up to at least one `horizon`, of the validation
+        part to `VALIDATION_HORIZONS` horizons, so its windows start at several origins; a
+        count is taken as given.
 
-        Example: `SplitConfig(validation=0.1, test=0.2).sizes(100, 12)` is `(12, 20)`.
+        Example: `SplitConfig(validation=0.1, test=0.2).sizes(100, 4)` is `(12, 20)`.
         """
-        return _count(self.validation, length, horizon), _count(self.test, length, horizon)
+        return (
+            _count(self.validation, length, VALIDATION_HORIZONS * horizon),
+            _count(self.test, length, horizon),
+        )
 
 
-def _count(size: int | float, length: int, horizon: int) -> int:
+def _count(size: int | float, length: int, least: int) -> int:
     if isinstance(size, int):
         return size
-    return max(horizon, round(size * length)) if size > 0 else 0
+    return max(least, round(size * length)) if size > 0 else 0
 
 
 Activation = Literal["tanh", "relu", "sigmoid", "elu", "selu", "gelu", "softsign", "linear"]
@@ -320,6 +328,12 @@ class ModelConfig(Section):
     )
     dense_activation: Activation = Field(
         "relu", description="Activation of the hidden dense layers."
+    )
+    guard: bool = Field(
+        True,
+        description="Compare the trained network with naive, seasonal naive, drift and mean on "
+        "the validation part; when it is not better than the best of them, forecast that "
+        "baseline instead (the test part is never used for this choice).",
     )
     series_embedding: int = Field(
         0,
@@ -396,6 +410,28 @@ class TrainingConfig(Section):
         cycle = self.ensemble_lookbacks or [lookback]
         members = self.ensemble or max(1, len(self.ensemble_lookbacks))
         return [cycle[member % len(cycle)] for member in range(members)]
+
+
+class IntervalsConfig(Section):
+    levels: list[Annotated[float, Field(gt=0, lt=100)]] = Field(
+        default_factory=lambda: [80.0, 95.0],
+        description="Levels of the prediction intervals in percent, each strictly between 0 "
+        "and 100; `[]` turns intervals off.",
+    )
+    method: Literal["conformal"] = Field(
+        "conformal",
+        description="`conformal`: bounds per horizon step from the errors of forecasts the "
+        "model never trained on (the validation part; every past origin for a baseline), "
+        "relative to each series' scale, with the finite-sample quantile.",
+    )
+
+    @field_validator("levels")
+    @classmethod
+    def _distinct_levels(cls, levels: list[float]) -> list[float]:
+        repeated = sorted({level for level in levels if levels.count(level) > 1})
+        if repeated:
+            raise ValueError(f"lists {repeated} more than once; give each level once")
+        return sorted(levels)
 
 
 class OutputConfig(Section):
@@ -561,6 +597,9 @@ class Config(Section):
     )
     model: ModelConfig = Field(default_factory=ModelConfig, description="The network.")
     training: TrainingConfig = Field(default_factory=TrainingConfig, description="Fitting.")
+    intervals: IntervalsConfig = Field(
+        default_factory=IntervalsConfig, description="Prediction intervals."
+    )
     output: OutputConfig = Field(default_factory=OutputConfig, description="Run directories.")
     tune: TuneConfig = Field(default_factory=TuneConfig, description="The search of `tune`.")
     tracking: TrackingConfig = Field(

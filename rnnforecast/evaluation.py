@@ -6,17 +6,17 @@ same figures the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rnnforecast.baselines import BASELINES, baseline_forecasts
+from rnnforecast.baselines import BASELINES, baseline_bounds, baseline_forecasts
 from rnnforecast.data import Dataset
 from rnnforecast.forecast import FORECAST_COLUMN, Forecast
 from rnnforecast.forecaster import Forecaster
-from rnnforecast.metrics import compare, mase_scale
+from rnnforecast.metrics import compare, interval_scores, mase_scale
 from rnnforecast.windowing import window_origins
 
 MODEL = "model"
@@ -42,10 +42,12 @@ class Scored:
         return self.forecasts[MODEL]
 
     def metrics(self, season_length: int) -> dict[str, Any]:
-        """`metrics.compare` plus `windows`, `horizon` and `season_length`."""
+        """`metrics.compare` plus `windows`, `horizon` and `season_length`, and with interval
+        bounds `intervals`: per level, the coverage, scaled width and MSIS of the model and of
+        each baseline (see `metrics.interval_scores`)."""
         if len(self.actual) == 0:
             return {"windows": 0}
-        return {
+        metrics = {
             "windows": len(self.actual),
             "horizon": self.model.steps,
             "season_length": season_length,
@@ -55,6 +57,18 @@ class Scored:
                 self.scale,
             ),
         }
+        if self.model.intervals:
+            metrics["intervals"] = {
+                f"{level:g}": {
+                    name: interval_scores(
+                        self.actual, *forecast.intervals[level], level, self.scale
+                    )
+                    for name, forecast in self.forecasts.items()
+                    if level in forecast.intervals
+                }
+                for level in sorted(self.model.intervals)
+            }
+        return metrics
 
     def pairs(self, dataset: Dataset) -> pd.DataFrame:
         """One row per window and step: `[<id_column>,] origin, <time_column>, horizon_step,
@@ -94,16 +108,19 @@ def score_part(
     dataset: Dataset,
     bounds: list[tuple[int, int]],
     history_ends: list[int],
+    levels: tuple[float, ...] = (),
 ) -> Scored:
     """Score every window whose targets lie in each series' `bounds`, model and baselines alike.
 
     Args:
         bounds: per series, `[start, end)` of the scored part.
         history_ends: per series, the end of the part whose seasonal naive MAE scales MASE
-            (the training part during training; everything before the scored part later).
+            (the training part during training; everything before the scored part later),
+            and whose errors give the baselines' interval bounds.
+        levels: interval levels in percent to score, when the forecaster is calibrated.
     """
     origins = part_origins(dataset, bounds, forecaster.lookback, forecaster.horizon)
-    return forecast_and_score(forecaster, dataset, origins, history_ends)
+    return forecast_and_score(forecaster, dataset, origins, history_ends, levels)
 
 
 def forecast_and_score(
@@ -111,9 +128,10 @@ def forecast_and_score(
     dataset: Dataset,
     origins: list[np.ndarray],
     history_ends: list[int],
+    levels: tuple[float, ...] = (),
 ) -> Scored:
     """The model's and the baselines' forecasts from `origins`, next to the actual values."""
-    model = forecaster.forecast(dataset, origins)
+    model = forecaster.forecast(dataset, origins, levels)
     return score_forecast(model, dataset, origins, history_ends)
 
 
@@ -121,22 +139,39 @@ def score_forecast(
     model: Forecast, dataset: Dataset, origins: list[np.ndarray], history_ends: list[int]
 ) -> Scored:
     """`model`, made from `origins`, next to what happened and to the baselines' forecasts
-    from the same origins; MASE is scaled by the seasonal naive MAE of each series' values
+    from the same origins, with bounds at the model's interval levels from their errors
+    before `history_ends`; MASE is scaled by the seasonal naive MAE of each series' values
     before `history_ends`."""
-    steps = model.steps
+    steps, levels = model.steps, sorted(model.intervals)
     actual, scale = [], []
-    baselines: dict[str, list[np.ndarray]] = {name: [] for name in BASELINES}
+    points: dict[str, list[np.ndarray]] = {name: [] for name in BASELINES}
+    bounds: dict[str, list[dict[float, tuple[np.ndarray, np.ndarray]]]] = {
+        name: [] for name in BASELINES
+    }
     for series, positions, history in zip(dataset.series, origins, history_ends, strict=True):
         target = series.target.astype(np.float64)
         actual.append(target[positions[:, None] + np.arange(steps)])
-        for name, values in baseline_forecasts(
-            target, positions, steps, dataset.season_length
-        ).items():
-            baselines[name].append(values)
-        scale.append(np.full(len(positions), mase_scale(target[:history], dataset.season_length)))
+        season = dataset.season_length
+        for name, values in baseline_forecasts(target, positions, steps, season).items():
+            points[name].append(values)
+        if levels:
+            for name, by_level in baseline_bounds(
+                target, positions, steps, season, history, levels
+            ).items():
+                bounds[name].append(by_level)
+        scale.append(np.full(len(positions), mase_scale(target[:history], season)))
     forecasts = {MODEL: model}
-    for name, values in baselines.items():
-        forecasts[name] = model.with_point(np.concatenate(values))
+    for name in BASELINES:
+        intervals = {
+            level: (
+                np.concatenate([part[level][0] for part in bounds[name]]),
+                np.concatenate([part[level][1] for part in bounds[name]]),
+            )
+            for level in levels
+        }
+        forecasts[name] = replace(
+            model.with_point(np.concatenate(points[name])), intervals=intervals
+        )
     return Scored(forecasts, np.concatenate(actual), np.concatenate(scale))
 
 
@@ -161,6 +196,23 @@ def format_comparison(metrics: dict[str, Any]) -> str:
             f"skill vs {metrics['best_baseline']}: {skill:+.1%} (the model is {verdict} the "
             f"best naive baseline {on})"
         )
+    return "\n".join(lines)
+
+
+def format_intervals(metrics: dict[str, Any]) -> str:
+    """The interval table: per level, coverage, width and MSIS of the model and the baselines
+    (width and MSIS scaled like MASE); empty without intervals."""
+    levels = metrics.get("intervals") or {}
+    if not levels:
+        return ""
+    lines = [f"{'interval':16}{'coverage':>10}{'width':>9}{'MSIS':>9}"]
+    for level, rows in levels.items():
+        for name, row in rows.items():
+            label = f"{level}% {name}"
+            lines.append(
+                f"{label:16}{_number(row['coverage'], 3):>10}{_number(row['width'], 3):>9}"
+                f"{_number(row['msis'], 3):>9}"
+            )
     return "\n".join(lines)
 
 

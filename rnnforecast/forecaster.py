@@ -4,16 +4,18 @@ past the end of the data (future timestamps, the recursive strategy)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from rnnforecast.baselines import baseline_forecasts
 from rnnforecast.calendar_features import calendar_features
 from rnnforecast.data import Dataset, Series
 from rnnforecast.errors import DataError
 from rnnforecast.forecast import Forecast
+from rnnforecast.intervals import Calibration
 from rnnforecast.plan import Plan
 from rnnforecast.scaling import Scaler, series_key
 from rnnforecast.windowing import Windows, windows_at
@@ -91,33 +93,66 @@ def model_inputs(windows: Windows, layout: InputLayout, keys: list[str]) -> dict
 
 @dataclass(frozen=True)
 class Forecaster:
-    """Trained members, the scaler and the input layout: forecasts from any origin."""
+    """Trained members, the scaler and the input layout: forecasts from any origin, with
+    prediction intervals when calibrated.
+
+    Attributes:
+        fallback: a baseline (`naive`, `seasonal_naive`, `drift` or `mean`) forecast instead of the
+            network, when the guard found the network no better on validation.
+        calibration: the out-of-sample errors that set the interval bounds.
+        scales: per series key, the scale its calibration errors are relative to, in the
+            space the network forecasts in (see `validation.series_scales`).
+    """
 
     members: list[Member]
     scaler: Scaler
     horizon: int
     layout: InputLayout
+    fallback: str | None = None
+    calibration: Calibration | None = None
+    scales: dict[str, float] = field(default_factory=dict)
 
     @property
     def lookback(self) -> int:
         """The longest lookback of the members: the history a forecast needs."""
         return max(member.lookback for member in self.members)
 
-    def forecast(self, dataset: Dataset, origins: list[np.ndarray]) -> Forecast:
+    def forecast(
+        self, dataset: Dataset, origins: list[np.ndarray], levels: tuple[float, ...] = ()
+    ) -> Forecast:
         """Forecasts from each series' `origins` (positions of the first forecast step),
-        stacked series by series: `horizon` steps each, the median of the members.
+        stacked series by series: `horizon` steps each, the median of the members (or the
+        fallback baseline), with bounds at each of `levels` percent when calibrated.
 
         Each forecast reads the `lookback` rows before its origin and, of the `horizon` rows
         from it on, only the columns known in advance; each origin needs those rows (extend a
         series with `extend_series` to forecast past its end).
         """
+        keys = [series_key(series.id) for series in dataset.series]
+        if self.fallback is None:
+            scaled, members_scaled = self._network(dataset, origins, keys)
+            point, members = self._original_units(keys, origins, scaled, members_scaled)
+        else:
+            point, members = self._baseline(dataset, origins), None
+            scaled = self._per_series(keys, origins, point, self.scaler.transform_target)
+        forecast = Forecast.at(dataset, origins, point, members)
+        if levels and self.calibration is not None:
+            bounds = self._intervals(self.calibration, keys, origins, scaled, point, levels)
+            forecast = replace(forecast, intervals=bounds)
+        return forecast
+
+    def _network(
+        self, dataset: Dataset, origins: list[np.ndarray], keys: list[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The members' forecasts where the networks forecast (scaled, and logged under
+        `transform.log`): their median `(windows, horizon)` and each `(members, windows,
+        horizon)`."""
         # Rows no window reads may hold values the scaler cannot take (<= 0 under log, after
         # a backtest's origin): they become NaN, and only the windows actually read are checked.
         matrices = [
             feature_matrix(series, dataset, self.scaler, self.layout, strict=False)
             for series in dataset.series
         ]
-        keys = [series_key(series.id) for series in dataset.series]
         total = sum(len(positions) for positions in origins)
         scaled = np.empty((len(self.members), total, self.horizon), dtype=np.float32)
         for index, member in enumerate(self.members):
@@ -129,28 +164,80 @@ class Forecaster:
             _check_finite(windows, dataset)
             inputs = model_inputs(windows, self.layout, keys)
             scaled[index] = member.model.predict(inputs, batch_size=PREDICT_BATCH_SIZE, verbose=0)
-        # The median is taken where the networks forecast (scaled, and logged under
-        # `transform.log`), then mapped back like each member.
-        point, members = self._original_units(keys, origins, ensemble_median(scaled), scaled)
-        return Forecast.at(dataset, origins, point, members)
+        # The median is taken where the networks forecast, then mapped back like each member.
+        return ensemble_median(scaled), scaled
+
+    def _baseline(self, dataset: Dataset, origins: list[np.ndarray]) -> np.ndarray:
+        """The fallback baseline's forecasts `(windows, horizon)` in original units."""
+        rows = [
+            baseline_forecasts(series.target, positions, self.horizon, dataset.season_length)[
+                str(self.fallback)
+            ]
+            for series, positions in zip(dataset.series, origins, strict=True)
+        ]
+        return np.concatenate(rows) if rows else np.empty((0, self.horizon))
 
     def _original_units(
         self, keys: list[str], origins: list[np.ndarray], point: np.ndarray, members: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """`point` `(windows, steps)` and `members` `(members, windows, steps)` mapped back
         from the scaled space, each series' rows by its own scaler."""
-        point_out = np.empty(point.shape, dtype=np.float64)
         members_out = np.empty(members.shape, dtype=np.float64)
         start = 0
         for key, positions in zip(keys, origins, strict=True):
             rows = slice(start, start + len(positions))
-            point_out[rows] = self.scaler.inverse_target(key, point[rows])
             members_out[:, rows] = self.scaler.inverse_target(key, members[:, rows])
             start = rows.stop
-        return point_out, members_out
+        return self._per_series(keys, origins, point, self.scaler.inverse_target), members_out
+
+    @staticmethod
+    def _per_series(
+        keys: list[str], origins: list[np.ndarray], values: np.ndarray, function: Any
+    ) -> np.ndarray:
+        """`function(key, rows)` applied to each series' rows of `values` `(windows, ...)`."""
+        out = np.empty(values.shape, dtype=np.float64)
+        start = 0
+        for key, positions in zip(keys, origins, strict=True):
+            rows = slice(start, start + len(positions))
+            out[rows] = function(key, values[rows])
+            start = rows.stop
+        return out
+
+    def _intervals(
+        self,
+        calibration: Calibration,
+        keys: list[str],
+        origins: list[np.ndarray],
+        scaled: np.ndarray,
+        point: np.ndarray,
+        levels: tuple[float, ...],
+    ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+        """Bounds at each level: the scaled forecast plus and minus the calibrated error bound
+        of each step times the series' scale, mapped back; never crossing the forecast."""
+        scale = np.concatenate(
+            [
+                np.full(len(positions), self.scales[key])
+                for key, positions in zip(keys, origins, strict=True)
+            ]
+        )
+        intervals = {}
+        for level in sorted(levels):
+            bound, _ = calibration.bound(level)
+            reach = bound[None, : scaled.shape[1]] * scale[:, None]
+            lower = self._per_series(keys, origins, scaled - reach, self.scaler.inverse_target)
+            upper = self._per_series(keys, origins, scaled + reach, self.scaler.inverse_target)
+            # A forecast the scaled space cannot hold (<= 0 under log) gets no width.
+            lower = np.where(np.isfinite(lower), np.minimum(lower, point), point)
+            upper = np.where(np.isfinite(upper), np.maximum(upper, point), point)
+            intervals[level] = (lower, upper)
+        return intervals
 
     def forecast_ahead(
-        self, dataset: Dataset, steps: int, known: list[np.ndarray] | None = None
+        self,
+        dataset: Dataset,
+        steps: int,
+        known: list[np.ndarray] | None = None,
+        levels: tuple[float, ...] = (),
     ) -> Forecast:
         """`steps` steps after the end of each series (at least the horizon), one window per
         series; `known[i]` holds the future covariates of series i over those steps.
@@ -158,21 +245,34 @@ class Forecaster:
         One direct forecast for the horizon; further, horizon after horizon, each reading the
         forecasts before it as history (the recursive strategy: errors compound). The last
         round starts `horizon` steps before the end, so no known value past `steps` is needed.
+        Interval bounds cover the direct forecast only: the calibration errors are those of
+        direct forecasts, which say nothing of compounded ones, so later steps get none (NaN).
         """
         horizon = self.horizon
         lengths = np.array([len(series) for series in dataset.series])
         extended = extend_series(dataset, future_ranges(dataset, steps), known)
+        origins = [np.array([n]) for n in lengths]
+        direct = self.forecast(extended, origins, levels)
         done = 0
         while done < steps:
             start = min(done, steps - horizon)
-            rounds = self.forecast(extended, [np.array([n + start]) for n in lengths]).point
+            rounds = (
+                direct
+                if start == 0
+                else self.forecast(extended, [np.array([n + start]) for n in lengths])
+            ).point
             for series, length, values in zip(extended.series, lengths, rounds, strict=True):
                 series.values[length + done : length + start + horizon, 0] = values[done - start :]
             done = start + horizon
         point = np.stack(
             [series.values[n:, 0] for series, n in zip(extended.series, lengths, strict=True)]
         )
-        return Forecast.at(extended, [np.array([n]) for n in lengths], point)
+        beyond = np.full((len(lengths), steps - horizon), np.nan)
+        intervals = {
+            level: (np.hstack([lower, beyond]), np.hstack([upper, beyond]))
+            for level, (lower, upper) in direct.intervals.items()
+        }
+        return replace(Forecast.at(extended, origins, point), intervals=intervals)
 
 
 def ensemble_median(members: np.ndarray) -> np.ndarray:

@@ -105,3 +105,29 @@ def compare(
     scores["best_baseline"] = best
     scores["skill"] = float(1 - model_mase / best_mase) if best_mase > 0 else float("nan")
     return scores
+
+
+def interval_scores(
+    actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float, scale: np.ndarray
+) -> dict[str, float]:
+    """How a `level` % interval did: coverage (share of actuals inside), mean width and the
+    mean scaled interval score MSIS (M4's definition, at any level), the last two divided by
+    each window's series `scale` (as MASE). Windows without bounds (NaN) are left out.
+
+    Example:
+        >>> ones = np.ones((1, 2))
+        >>> interval_scores(np.array([[1.0, 3.0]]), 0 * ones, 2 * ones, 50, np.ones(1))
+        {'coverage': 0.5, 'width': 2.0, 'msis': 4.0}
+    """
+    alpha = 1 - level / 100
+    known = np.isfinite(lower) & np.isfinite(upper)
+    if not known.any():
+        return {"coverage": float("nan"), "width": float("nan"), "msis": float("nan")}
+    scales = np.broadcast_to(scale[:, None], actual.shape)[known]
+    y, low, high = actual[known], lower[known], upper[known]
+    penalty = (2 / alpha) * (np.maximum(low - y, 0) + np.maximum(y - high, 0))
+    return {
+        "coverage": float(np.mean((y >= low) & (y <= high))),
+        "width": float(np.mean((high - low) / scales)),
+        "msis": float(np.mean((high - low + penalty) / scales)),
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,10 @@ from matplotlib.figure import Figure
 
 MAX_PANELS = 6
 PART_COLOURS = {"validation": "#fff3d6", "test": "#e3f0ff", "new": "#e6f5e6"}
+BAND_ALPHA = (0.3, 0.15, 0.08)  # narrowest level first: wider bands are lighter
+
+Bands = dict[float, tuple[np.ndarray, np.ndarray]]
+"""Per interval level in percent, the lower and upper bounds."""
 
 
 @dataclass
@@ -23,6 +28,8 @@ class SeriesPanel:
             consecutive non-overlapping horizon-long forecasts.
         parts: `(name, start position, end position)` spans to shade and mark.
         future: timestamps and values of the forecast after the end of the series.
+        bands: interval bounds of `fitted`, aligned with `time`.
+        future_bands: interval bounds of `future`.
     """
 
     title: str
@@ -31,6 +38,8 @@ class SeriesPanel:
     fitted: np.ndarray
     parts: list[tuple[str, int, int]] = field(default_factory=list)
     future: tuple[pd.Index, np.ndarray] | None = None
+    bands: Bands = field(default_factory=dict)
+    future_bands: Bands = field(default_factory=dict)
 
 
 def forecast_figure(panels: list[SeriesPanel], target: str, total: int | None = None) -> Figure:
@@ -52,8 +61,10 @@ def forecast_figure(panels: list[SeriesPanel], target: str, total: int | None = 
                 )
                 axis.axvline(panel.time[start], color="grey", linestyle=":", linewidth=1)
         axis.plot(panel.time, panel.actual, color="black", linewidth=1, label="actual")
+        shade_bands(axis, panel.time, panel.bands, "tab:red", label=True)
         axis.plot(panel.time, panel.fitted, color="tab:red", linewidth=1.2, label="model")
         if panel.future is not None:
+            shade_bands(axis, panel.future[0], panel.future_bands, "tab:red", label=False)
             axis.plot(*panel.future, color="tab:red", linestyle="--", label="forecast")
         axis.set_title(panel.title)
         axis.set_ylabel(target)
@@ -64,15 +75,40 @@ def forecast_figure(panels: list[SeriesPanel], target: str, total: int | None = 
     return figure
 
 
+def shade_bands(axis: Any, time: pd.Index, bands: Bands, colour: str, label: bool) -> None:
+    """Shade each level's band, wider levels lighter, the level in the legend when `label`."""
+    for index, level in enumerate(sorted(bands)):
+        lower, upper = bands[level]
+        axis.fill_between(
+            time,
+            lower,
+            upper,
+            color=colour,
+            alpha=BAND_ALPHA[min(index, len(BAND_ALPHA) - 1)],
+            linewidth=0,
+            label=f"{level:g}% interval" if label else None,
+        )
+
+
+@dataclass
+class FoldPath:
+    """One fold of one series: the timestamps forecast, the model's forecast with its interval
+    bounds, and the seasonal naive forecast."""
+
+    time: pd.Index
+    forecast: np.ndarray
+    seasonal: np.ndarray
+    bands: Bands = field(default_factory=dict)
+
+
 @dataclass
 class BacktestPanel:
-    """One series of a backtest: the actual values and, per fold, the timestamps forecast,
-    the model's forecast and the seasonal naive one."""
+    """One series of a backtest: the actual values and each fold's forecasts."""
 
     title: str
     time: pd.Index
     actual: np.ndarray
-    folds: list[tuple[pd.Index, np.ndarray, np.ndarray]]
+    folds: list[FoldPath]
 
 
 def backtest_figure(panels: list[BacktestPanel]) -> Figure:
@@ -83,24 +119,25 @@ def backtest_figure(panels: list[BacktestPanel]) -> Figure:
     colours = ("tab:red", "tab:blue")
     for axis, panel in zip(axes[:, 0], shown, strict=True):
         axis.plot(panel.time, panel.actual, color="black", linewidth=1, label="actual")
-        for fold, (time, forecast, seasonal) in enumerate(panel.folds):
+        for fold, path in enumerate(panel.folds):
             first = fold == 0
+            shade_bands(axis, path.time, path.bands, colours[fold % 2], label=first)
             axis.plot(
-                time,
-                forecast,
+                path.time,
+                path.forecast,
                 color=colours[fold % 2],
                 linewidth=1.4,
                 label="model, per fold" if first else None,
             )
             axis.plot(
-                time,
-                seasonal,
+                path.time,
+                path.seasonal,
                 color="grey",
                 linestyle=":",
                 linewidth=1,
                 label="seasonal naive" if first else None,
             )
-            axis.axvline(time[0], color="grey", linestyle=":", linewidth=0.8)
+            axis.axvline(path.time[0], color="grey", linestyle=":", linewidth=0.8)
         axis.set_title(panel.title)
         axis.legend(loc="upper left", fontsize="small", ncol=3)
     return figure

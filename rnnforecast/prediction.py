@@ -16,7 +16,7 @@ from rnnforecast.data import (
     future_covariate_values,
     load_dataset,
 )
-from rnnforecast.errors import DataError
+from rnnforecast.errors import ConfigError, DataError
 from rnnforecast.evaluation import score_part
 from rnnforecast.forecast import Forecast
 from rnnforecast.forecaster import Forecaster, future_ranges
@@ -58,6 +58,7 @@ def predict(
     future: Path | None = None,
     steps: int | None = None,
     forecaster: Forecaster | None = None,
+    levels: list[float] | None = None,
 ) -> Forecast:
     """Forecast the steps after the end of every series, all series in one batched call.
 
@@ -67,17 +68,21 @@ def predict(
             ignored when the run has none.
         steps: how far to forecast; by default `window.horizon`. Further than the horizon the
             forecast is recursive: each horizon's forecast becomes the history of the next.
+        levels: interval levels in percent; by default the run's `intervals.levels`; `[]`
+            for none. Bounds cover the first horizon only (see `Forecaster.forecast_ahead`).
 
     Returns:
         One window per series, `steps` long, in original units; `Forecast.frame(dataset,
         origin=False)` gives the columns `<id_column>` (long format only), `<time_column>`
-        (future timestamps continuing the series' frequency, or integer steps) and `forecast`.
+        (future timestamps continuing the series' frequency, or integer steps), `forecast`
+        and `lower_<L>`, `upper_<L>` for each level.
 
     Example:
         `predict(run, load_input(run), steps=36).frame(dataset, origin=False)`
     """
     horizon = run.plan.horizon
     steps = steps or horizon
+    chosen = interval_levels(run, levels)
     _check_input(run, dataset)
     if steps > horizon and dataset.covariates:
         raise DataError(
@@ -98,7 +103,37 @@ def predict(
             )
         known = future_covariate_values(future, dataset, future_ranges(dataset, span))
     forecaster = forecaster or run.load_forecaster()
-    return forecaster.forecast_ahead(dataset, span, known).head(steps)
+    return forecaster.forecast_ahead(dataset, span, known, chosen).head(steps)
+
+
+def interval_levels(run: Run, levels: list[float] | None = None) -> tuple[float, ...]:
+    """The interval levels to give: `levels` checked, or the run's own.
+
+    Raises:
+        ConfigError: a level outside (0, 100), a level given twice, or levels asked of a run
+            that has no calibration to give them.
+    """
+    if levels is None:
+        return tuple(run.config.intervals.levels) if run.has_intervals else ()
+    for level in levels:
+        if not 0 < level < 100:
+            raise ConfigError(
+                f"--level must be strictly between 0 and 100. Received: level={level:g}."
+            )
+    repeated = sorted({level for level in levels if levels.count(level) > 1})
+    if repeated:
+        raise ConfigError(
+            f"--level lists {', '.join(f'{level:g}' for level in repeated)} more than once; "
+            "give each level once."
+        )
+    if levels and not run.has_intervals:
+        raise ConfigError(
+            f"{run.path}: the run has no prediction intervals to give (it was trained with "
+            "`intervals.levels: []`, or without a validation part to calibrate them on), so "
+            "--level cannot be met. Use --no-intervals, or train again with "
+            "`intervals.levels` and a validation part."
+        )
+    return tuple(sorted(levels))
 
 
 def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, Any]:
@@ -140,9 +175,8 @@ def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, A
             raise DataError(_too_little_to_score(dataset, series, start, horizon, lookback, refit))
         bounds.append((start, len(series)))
         history_ends.append(max(history, 2))
-    metrics = score_part(run.load_forecaster(), dataset, bounds, history_ends).metrics(
-        dataset.season_length
-    )
+    scored = score_part(run.load_forecaster(), dataset, bounds, history_ends, interval_levels(run))
+    metrics = scored.metrics(dataset.season_length)
     part = f"last {last} points" if last else "newer than training" if refit else "test and newer"
     result = {"part": part, **metrics}
     if seen:
@@ -179,7 +213,9 @@ def forecast_plot(run: Run, dataset: Dataset, future: Path | None = None) -> Fig
         # The figure shows the first few series: only their future values are needed.
         shown = replace(dataset, series=dataset.series[:MAX_PANELS])
         known = future_covariate_values(future, shown, future_ranges(shown, run.plan.horizon))
-    panels = series_panels(run.load_forecaster(), dataset, points, known)
+    panels = series_panels(
+        run.load_forecaster(), dataset, points, known, levels=interval_levels(run)
+    )
     return forecast_figure(panels, dataset.target, total=len(dataset.series))
 
 

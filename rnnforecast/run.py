@@ -9,9 +9,10 @@ when complete; `load_run` reads it back and refuses a run it cannot trust.
 from __future__ import annotations
 
 import json
+import math
 import platform
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -21,9 +22,11 @@ import pandas as pd
 import yaml
 from matplotlib.figure import Figure
 
+from rnnforecast.baselines import BASELINES
 from rnnforecast.config import Config, config_from_dict, dump_config
 from rnnforecast.errors import ConfigError, RunError
 from rnnforecast.forecaster import Forecaster, InputLayout, Member
+from rnnforecast.intervals import Calibration
 from rnnforecast.plan import Plan
 from rnnforecast.plots import save_figure
 from rnnforecast.scaling import Scaler
@@ -33,12 +36,20 @@ SCALER_FILE = "scaler.json"
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
 SPLIT_FILE = "split.json"
+FORECASTER_FILE = "forecaster.json"
 HISTORY_FILE = "history.csv"
 FORECAST_TEST_FILE = "forecast_test.csv"
 FORECAST_PLOT_FILE = "forecast.png"
 LOSS_PLOT_FILE = "loss.png"
 MANIFEST_FILE = "manifest.json"
-REQUIRED_FILES = (SCALER_FILE, CONFIG_FILE, METRICS_FILE, SPLIT_FILE, MANIFEST_FILE)
+REQUIRED_FILES = (
+    SCALER_FILE,
+    FORECASTER_FILE,
+    CONFIG_FILE,
+    METRICS_FILE,
+    SPLIT_FILE,
+    MANIFEST_FILE,
+)
 
 BACKTEST_FILE = "backtest.csv"
 BACKTEST_METRICS_FILE = "backtest.json"
@@ -74,11 +85,19 @@ class Run:
     manifest: dict[str, Any]
     metrics: dict[str, Any]
     split: dict[str, dict[str, str]]
+    fallback: str | None = None
+    calibration: Calibration | None = None
+    scales: dict[str, float] = field(default_factory=dict)
 
     @property
     def config(self) -> Config:
         """The resolved config the run was trained with."""
         return self.plan.config
+
+    @property
+    def has_intervals(self) -> bool:
+        """Whether the saved forecaster was calibrated, so it can give interval bounds."""
+        return self.calibration is not None
 
     def load_forecaster(self) -> Forecaster:
         """The trained members (the final, refit ones when `training.refit` is on), ready to
@@ -115,7 +134,9 @@ class Run:
                     f"horizon {horizon}. The run directory was edited or mixed up; train again."
                 )
             members.append(Member(model, lookback))
-        return Forecaster(members, self.scaler, horizon, layout)
+        return Forecaster(
+            members, self.scaler, horizon, layout, self.fallback, self.calibration, self.scales
+        )
 
     @property
     def features(self) -> int:
@@ -161,7 +182,8 @@ class RunContents:
 
     Attributes:
         config: the resolved config (`config.yaml`).
-        forecaster: the saved members and their scaler (`models/`, `scaler.json`).
+        forecaster: the saved members, their scaler, the guard's fallback and the calibration
+            of the intervals (`models/`, `scaler.json`, `forecaster.json`).
         metrics: the test figures and training summary (`metrics.json`).
         split: per series key, the boundaries of its parts (`split.json`).
         history: the losses per member, phase and epoch (`history.csv`).
@@ -186,7 +208,18 @@ def save_run(folder: Path, contents: RunContents) -> None:
     (folder / MODELS_DIR).mkdir()
     for number, member in enumerate(contents.forecaster.members, start=1):
         member.model.save(folder / member_file(number))
-    write_json(folder / SCALER_FILE, contents.forecaster.scaler.to_dict())
+    forecaster = contents.forecaster
+    write_json(folder / SCALER_FILE, forecaster.scaler.to_dict())
+    write_json(
+        folder / FORECASTER_FILE,
+        {
+            "fallback": forecaster.fallback,
+            "scales": forecaster.scales,
+            "calibration": None
+            if forecaster.calibration is None
+            else forecaster.calibration.to_dict(),
+        },
+    )
     (folder / CONFIG_FILE).write_text(dump_config(contents.config), encoding="utf-8")
     write_json(folder / METRICS_FILE, contents.metrics)
     write_json(folder / SPLIT_FILE, contents.split)
@@ -316,13 +349,45 @@ def load_run(path: Path | str) -> Run:
         ) from None
     scaler = Scaler.from_dict(_read_json(folder / SCALER_FILE))
     split = _read_json(folder / SPLIT_FILE)
-    run = Run(folder, plan, scaler, manifest, _read_json(folder / METRICS_FILE), split)
+    parts = _forecaster_parts(folder / FORECASTER_FILE, scaler, plan.horizon)
+    run = Run(folder, plan, scaler, manifest, _read_json(folder / METRICS_FILE), split, *parts)
     if scaler.columns() != {run.features}:
         raise RunError(
             f"{folder / SCALER_FILE}: expected {run.features} value(s) per series (target and "
             f"covariates), found {sorted(scaler.columns())}. The run directory is damaged."
         )
     return run
+
+
+def _forecaster_parts(
+    path: Path, scaler: Scaler, horizon: int
+) -> tuple[str | None, Calibration | None, dict[str, float]]:
+    """The guard's fallback, the calibration and the series' scales of `forecaster.json`,
+    checked: a damaged file is a run error, never a wrong forecast."""
+    data = _read_json(path)
+    try:
+        fallback = data["fallback"]
+        if fallback is not None and fallback not in BASELINES:
+            raise ValueError(f"unknown fallback {str(fallback)[:40]!r}")
+        scales = {str(key): float(value) for key, value in data["scales"].items()}
+        if set(scales) != set(scaler.center) or not all(
+            math.isfinite(value) and value > 0 for value in scales.values()
+        ):
+            raise ValueError("`scales` must hold a finite, positive scale per series")
+        calibration = None
+        if data["calibration"] is not None:
+            calibration = Calibration.from_dict(data["calibration"])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise RunError(
+            f"{path}: malformed ({type(error).__name__}: {str(error)[:200]}). The run "
+            "directory is damaged; train the run again."
+        ) from None
+    if calibration is not None and calibration.steps != horizon:
+        raise RunError(
+            f"{path}: the calibration covers {calibration.steps} step(s), but {CONFIG_FILE} "
+            f"says horizon {horizon}. The run directory was edited or mixed up; train again."
+        )
+    return fallback, calibration, scales
 
 
 def _read_json(path: Path) -> dict[str, Any]:

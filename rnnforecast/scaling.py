@@ -67,6 +67,15 @@ class Scaler:
         values = _log_target(values, self.log, key)
         return ((values - center) / scale).astype(np.float32)
 
+    def transform_target(self, key: str, values: np.ndarray) -> np.ndarray:
+        """Target values of series `key` (any shape) as the network sees them, float64:
+        logged under `log` (a value <= 0 becomes NaN), then centred and scaled."""
+        center, scale = self._params(key)
+        values = np.asarray(values, dtype=np.float64)
+        if self.log:
+            values = np.log(np.where(values > 0, values, np.nan))
+        return (values - center[0]) / scale[0]
+
     def inverse_target(self, key: str, values: np.ndarray) -> np.ndarray:
         """Map scaled target values of series `key` (any shape) back to original units."""
         center, scale = self._params(key)

@@ -29,9 +29,10 @@ class SplitPoints:
 def split_points(dataset: Dataset, config: Config) -> list[SplitPoints]:
     """Split points of each series from `split.validation` and `split.test`.
 
-    A validation part given as a fraction is dropped (early stopping then watches the training
-    loss) when it would leave a training part shorter than `minimum_training`: on a short
-    series, windows to learn from matter more than a validation score.
+    A validation part given as a fraction is shrunk, down to one horizon, and then dropped
+    (early stopping then watches the training loss) when it would leave a training part
+    shorter than `minimum_training`: on a short series, windows to learn from matter more than
+    a validation score.
     """
     points = []
     for series in dataset.series:
@@ -42,12 +43,14 @@ def split_points(dataset: Dataset, config: Config) -> list[SplitPoints]:
 
 
 def kept_validation(config: Config, validation: int, available: int, season_length: int) -> int:
-    """`validation` points, or 0 when `split.validation` is a fraction and they would leave
-    fewer than `minimum_training` of the `available` points (all but the test part)."""
-    shortest = minimum_training(config.window.horizon, season_length)
-    if isinstance(config.split.validation, float) and available - validation < shortest:
-        return 0
-    return validation
+    """`validation` points, or, when `split.validation` is a fraction and they would leave
+    fewer than `minimum_training` of the `available` points (all but the test part), as many
+    as leave that many, if that is at least a horizon; else 0."""
+    if not isinstance(config.split.validation, float):
+        return validation
+    room = available - minimum_training(config.window.horizon, season_length)
+    kept = min(validation, room)
+    return kept if kept >= config.window.horizon else 0
 
 
 def minimum_training(horizon: int, season_length: int) -> int:

@@ -4,7 +4,7 @@ history, save, in that order."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from rnnforecast.run import (
 from rnnforecast.scaling import Scaler, series_key
 from rnnforecast.splitting import SplitPoints, boundary_times, split_points
 from rnnforecast.staging import staged_directory
+from rnnforecast.validation import NETWORK, Assessment, assess, series_scales
 from rnnforecast.windowing import Windows, stack_windows
 
 HOLDOUT, REFIT = "holdout", "refit"
@@ -81,32 +82,38 @@ def train(
         points = split_points(dataset, config)
         plan = make_plan(config, dataset, points)
     final = run_dir or default_run_dir(plan.config)
+    levels = tuple(plan.config.intervals.levels)
     with staged_directory(final) as folder:
         # Listeners (trackers) may write into the run while it is being staged.
         events.emit("run", "start", folder=folder, final=final, config=plan.config)
-        holdout = fit_forecaster(plan, dataset, points, progress, events=events)
+        holdout, assessment = fit_and_assess(plan, dataset, points, progress, events)
         with events.step("test forecasts + metrics"):
             scored = score_part(
                 holdout.forecaster,
                 dataset,
                 bounds=[(p.validation_end, p.length) for p in points],
                 history_ends=[p.train_end for p in points],
+                levels=levels,
             )
         saved, history = holdout, holdout.history.assign(phase=HOLDOUT)
-        if plan.config.training.refit:
+        refitted = plan.config.training.refit
+        if refitted:
             saved = refit(plan, dataset, holdout, progress, events)
             history = pd.concat([history, saved.history.assign(phase=REFIT)])
         metrics = {
             "part": "test",
             **scored.metrics(dataset.season_length),
-            "models": models_note(plan, points),
-            "training": _training_summary(holdout, saved if plan.config.training.refit else None),
+            "models": models_note(plan, points, assessment),
+            **assessment.summary(plan.config.model.guard),
+            "training": _training_summary(holdout, saved if refitted else None),
         }
         events.emit("metrics", "test", metrics=metrics)
         with events.step("plots"):
             # The past as the scored model saw it (out of sample over the test part), the
             # future from the saved one.
-            panels = series_panels(holdout.forecaster, dataset, points, ahead_by=saved.forecaster)
+            panels = series_panels(
+                holdout.forecaster, dataset, points, ahead_by=saved.forecaster, levels=levels
+            )
             figures = (
                 forecast_figure(panels, dataset.target, total=len(dataset.series)),
                 loss_figure(history),
@@ -183,6 +190,24 @@ def fit_forecaster(
     return Fitted(forecaster, summaries, pd.concat(histories, ignore_index=True))
 
 
+def fit_and_assess(
+    plan: Plan,
+    dataset: Dataset,
+    points: list[SplitPoints],
+    progress: str,
+    events: Events | None = None,
+) -> tuple[Fitted, Assessment]:
+    """The holdout fit, then the guard and the calibration of its intervals on the data
+    before the test part (see `validation.assess`)."""
+    events = events or Events()
+    holdout = fit_forecaster(plan, dataset, points, progress, events=events)
+    with events.step("validation"):
+        forecaster, assessment = assess(
+            holdout.forecaster, dataset, points, plan, baseline_only(plan, points)
+        )
+    return replace(holdout, forecaster=forecaster), assessment
+
+
 def member_windows(
     plan: Plan,
     member: MemberPlan,
@@ -227,13 +252,22 @@ def refit(
     plan: Plan, dataset: Dataset, holdout: Fitted, progress: str, events: Events | None = None
 ) -> Fitted:
     """Every member trained again from scratch on each series' whole history (scaler too),
-    for the epochs early stopping chose in the holdout fit."""
+    for the epochs early stopping chose in the holdout fit. It keeps the holdout's guard
+    choice and calibration errors (relative to each series' scale, now measured on the whole
+    history)."""
     whole = [SplitPoints(len(series), len(series), len(series)) for series in dataset.series]
     epochs = [summary["best_epoch"] for summary in holdout.summaries]
-    return fit_forecaster(plan, dataset, whole, progress, epochs, events)
+    fitted = fit_forecaster(plan, dataset, whole, progress, epochs, events)
+    forecaster = replace(
+        fitted.forecaster,
+        fallback=holdout.forecaster.fallback,
+        calibration=holdout.forecaster.calibration,
+    )
+    scales = series_scales(forecaster, dataset, [len(series) for series in dataset.series])
+    return replace(fitted, forecaster=replace(forecaster, scales=scales))
 
 
-def models_note(plan: Plan, points: list[SplitPoints]) -> dict[str, str]:
+def models_note(plan: Plan, points: list[SplitPoints], assessment: Assessment) -> dict[str, str]:
     """Which model each figure and file comes from, for `metrics.json`."""
     members = len(plan.members)
     what = f"{members} member(s), median" if members > 1 else "1 member"
@@ -241,6 +275,11 @@ def models_note(plan: Plan, points: list[SplitPoints]) -> dict[str, str]:
         what += (
             f"; every series was too short to keep a validation part, so it is its untrained "
             f"{plan.baseline} baseline"
+        )
+    elif assessment.choice != NETWORK:
+        what += (
+            f"; the network was not better than {assessment.choice} on the validation part, "
+            f"so it forecasts {assessment.choice} (the guard, `model.guard`)"
         )
     scored = (
         f"the test figures and {FORECAST_TEST_FILE} come from a model ({what}) trained on each "

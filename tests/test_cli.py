@@ -46,7 +46,7 @@ def test_train_quiet_prints_only_the_run_directory(tmp_path: Path):
 def test_predict_to_stdout_and_to_a_file(tiny_run, tmp_path: Path):
     result = invoke("predict", tiny_run.path)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[:2][0] == "step,forecast"
+    assert result.stdout.splitlines()[0] == ("step,forecast,lower_80,upper_80,lower_95,upper_95")
     assert len(result.stdout.splitlines()) == 1 + 4
     output = tmp_path / "forecast.parquet"
     result = invoke("predict", tiny_run.path, "--output", output)
@@ -201,7 +201,7 @@ def copy_run(run_path: Path, destination: Path) -> Path:
             lambda run: (run / "config.yaml").write_text(
                 (run / "config.yaml").read_text().replace("horizon: 4", "horizon: 5")
             ),
-            "says lookback 12, 1 feature(s) and horizon 5",
+            "horizon 5. The run directory was edited or mixed up",
         ),
     ],
     ids=["model", "missing scaler", "scaler", "version", "edited config"],
@@ -349,3 +349,103 @@ def test_plot_ignores_future_for_a_run_without_future_covariates(tiny_run, tmp_p
     result = invoke("plot", tiny_run.path, "--future", tmp_path / "future.csv", "-o", output)
     assert result.exit_code == 0, result.output
     assert output.read_bytes()[:4] == b"\x89PNG"
+
+
+def read_stdout_table(result) -> pd.DataFrame:
+    import io
+
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(io.StringIO(result.stdout))
+
+
+def test_predict_gives_ordered_bounds_at_the_levels_asked(tiny_run):
+    table = read_stdout_table(invoke("predict", tiny_run.path))
+    assert (table["lower_95"] <= table["lower_80"]).all()
+    assert (table["lower_80"] <= table["forecast"]).all()
+    assert (table["forecast"] <= table["upper_80"]).all()
+    assert (table["upper_80"] <= table["upper_95"]).all()
+    table = read_stdout_table(invoke("predict", tiny_run.path, "--level", "99", "--level", "90"))
+    assert table.columns.tolist() == [
+        "step",
+        "forecast",
+        "lower_90",
+        "upper_90",
+        "lower_99",
+        "upper_99",
+    ]
+    table = read_stdout_table(invoke("predict", tiny_run.path, "--no-intervals"))
+    assert table.columns.tolist() == ["step", "forecast"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--level", "100"], "--level must be strictly between 0 and 100. Received: level=100"),
+        (["--level", "0"], "Received: level=0"),
+        (["--level", "80", "--level", "80"], "--level lists 80 more than once"),
+        (["--level", "80", "--no-intervals"], "--level and --no-intervals contradict"),
+    ],
+)
+def test_bad_levels_are_config_errors(tiny_run, tmp_path: Path, args, message):
+    output = tmp_path / "f.csv"
+    assert_clean_error(invoke("predict", tiny_run.path, *args, "-o", output), 3, message)
+    assert not output.exists()
+
+
+def test_a_run_without_intervals_refuses_a_level(tmp_path: Path):
+    result = invoke("train", "--run-dir", tmp_path / "run", *TINY, "--set", "intervals.levels=[]")
+    assert result.exit_code == 0, result.output
+    assert "Prediction intervals" not in result.stdout
+    table = read_stdout_table(invoke("predict", tmp_path / "run"))
+    assert table.columns.tolist() == ["step", "forecast"]
+    assert_clean_error(
+        invoke("predict", tmp_path / "run", "--level", "80"), 3, "has no prediction intervals"
+    )
+
+
+def test_bounds_cover_the_direct_horizon_only(tiny_run):
+    result = invoke("predict", tiny_run.path, "--steps", "10")
+    table = read_stdout_table(result)
+    assert table["lower_80"].notna().tolist() == [True] * 4 + [False] * 6
+    assert table["forecast"].notna().all()
+    assert "interval bounds cover the first 4 step(s)" in result.stderr
+
+
+def test_test_forecasts_metrics_and_summary_carry_the_intervals(tmp_path: Path):
+    result = invoke("train", "--run-dir", tmp_path / "run", *TINY)
+    assert result.exit_code == 0, result.output
+    assert "Prediction intervals on the test part" in result.stdout
+    assert "95% seasonal_naive" in result.stdout and "80% model" in result.stdout
+    pairs = pd.read_csv(tmp_path / "run" / "forecast_test.csv")
+    assert pairs.columns.tolist()[4:10] == [
+        "actual",
+        "forecast",
+        "lower_80",
+        "upper_80",
+        "lower_95",
+        "upper_95",
+    ]
+    import json
+
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    for level in ("80", "95"):
+        rows = metrics["intervals"][level]
+        assert set(rows) == {"model", "naive", "seasonal_naive", "drift", "mean"}
+        assert set(rows["model"]) == {"coverage", "width", "msis"}
+    assert metrics["calibration"]["errors_per_step"] > 0
+    result = invoke("evaluate", tmp_path / "run", "--last", "20")
+    assert result.exit_code == 0, result.output
+    assert "95% model" in result.stdout
+
+
+def test_backtest_scores_the_intervals_of_every_fold(tmp_path: Path):
+    result = invoke(
+        "backtest", "--output-dir", tmp_path / "bt", "--folds", "2", "--no-refit", *TINY, "-q"
+    )
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(tmp_path / "bt" / "backtest.csv")
+    assert {"lower_80", "upper_95", "fold"} <= set(pairs.columns)
+    import json
+
+    summary = json.loads((tmp_path / "bt" / "backtest.json").read_text())
+    assert "intervals" in summary["overall"] and "intervals" in summary["folds"][1]

@@ -107,7 +107,8 @@ def test_dump_round_trips_every_default():
 @pytest.mark.parametrize(
     ("split", "expected"),
     [
-        ({"validation": 0.1, "test": 0.2}, (12, 20)),  # 0.1 * 100 is raised to one horizon
+        # 0.1 * 100 is raised to three horizons, the test part's fraction to one
+        ({"validation": 0.1, "test": 0.2}, (36, 20)),
         ({"validation": 0, "test": 30}, (0, 30)),
         ({"validation": 15.0, "test": 0.25}, (15, 25)),
     ],

@@ -28,7 +28,7 @@ def resolved(*overrides: str):
 def test_small_data_gets_a_small_network_small_batches_and_enough_epochs():
     _, plan, points = resolved("data.synthetic.length=200", "data.synthetic.period=12")
     windows = training_windows(points, plan.lookback, plan.horizon, 1)
-    assert windows == 140 - 24 - 12 + 1
+    assert windows == (200 - 40 - 36) - 24 - 12 + 1  # test 20 %, validation three horizons
     assert plan.units == (32,)
     assert plan.batch_size == 8
     assert MIN_DEFAULT_EPOCHS <= plan.epochs <= MAX_DEFAULT_EPOCHS
@@ -159,7 +159,10 @@ def test_default_lookback_covers_two_seasons_within_the_training_part():
     _, dataset, points = prepared("data.synthetic.period=12", "window.horizon=6")
     assert default_lookback(dataset, points, horizon=6) == 24
     _, dataset, points = prepared(
-        "data.synthetic.length=40", "data.synthetic.period=12", "window.horizon=4"
+        "data.synthetic.length=40",
+        "data.synthetic.period=12",
+        "window.horizon=4",
+        "split.validation=4",
     )
     assert default_lookback(dataset, points, horizon=4) == (points[0].train_end - 4) // 2
 

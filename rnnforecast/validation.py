@@ -1,0 +1,160 @@
+"""What the data before the test part says about a fitted forecaster: whether its network beats
+the naive baselines (the guard), and how large its out-of-sample errors are (the calibration of
+its prediction intervals). The test part is never read here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from rnnforecast.baselines import BASELINES
+from rnnforecast.data import Dataset
+from rnnforecast.evaluation import MODEL, part_origins, score_forecast
+from rnnforecast.forecaster import Forecaster
+from rnnforecast.intervals import Calibration, too_few_note
+from rnnforecast.metrics import mase_scale
+from rnnforecast.plan import Plan
+from rnnforecast.scaling import series_key
+from rnnforecast.splitting import SplitPoints
+from rnnforecast.windowing import window_origins
+
+NETWORK = "network"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The guard's choice and the calibration, with the figures behind them.
+
+    Attributes:
+        choice: `"network"`, or the baseline forecast instead of it.
+        validation: MASE of the network and of each baseline on the validation windows (empty
+            without validation windows).
+        windows: how many validation windows they were scored on.
+        calibration: the errors the interval bounds come from; None when there were none.
+        calibration_origins: `"validation"` (the network's errors on the validation windows)
+            or `"history"` (a baseline's errors at every origin before the test part).
+        notes: what a user should know (too few errors, no validation part).
+    """
+
+    choice: str
+    validation: dict[str, float]
+    windows: int
+    calibration: Calibration | None
+    calibration_origins: str
+    notes: tuple[str, ...]
+
+    def summary(self, guard: bool) -> dict[str, Any]:
+        """What `metrics.json` records of it."""
+        return {
+            "guard": {
+                "enabled": guard,
+                "choice": self.choice,
+                "validation_mase": self.validation,
+                "windows": self.windows,
+            },
+            "calibration": {
+                "origins": self.calibration_origins,
+                "errors_per_step": None
+                if self.calibration is None
+                else int(self.calibration.count.min()),
+                "notes": list(self.notes),
+            },
+        }
+
+
+def assess(
+    forecaster: Forecaster,
+    dataset: Dataset,
+    points: list[SplitPoints],
+    plan: Plan,
+    baseline_only: bool,
+) -> tuple[Forecaster, Assessment]:
+    """Apply the guard and calibrate: the forecaster with its fallback, calibration and scales
+    set, and the assessment behind them.
+
+    The network is scored next to the baselines (`baselines.BASELINES`) on the validation windows
+    (targets in each series' validation part). With `model.guard` on, a network that is not
+    better than the best of them is replaced by that baseline. The forecaster in use is then
+    calibrated: a network on its validation windows (out of sample: it never trained on them),
+    a baseline (the fallback, or an untrained network when `baseline_only`) at every origin
+    before the test part, since it fits nothing.
+    """
+    horizon = forecaster.horizon
+    forecaster = replace(
+        forecaster, scales=series_scales(forecaster, dataset, [p.train_end for p in points])
+    )
+    bounds = [(point.train_end, point.validation_end) for point in points]
+    origins = part_origins(dataset, bounds, forecaster.lookback, horizon)
+    windows = sum(len(positions) for positions in origins)
+    notes: list[str] = []
+    choice, validation = NETWORK, {}
+    if windows and not baseline_only:
+        scored = score_forecast(
+            forecaster.forecast(dataset, origins), dataset, origins, [p.train_end for p in points]
+        )
+        metrics = scored.metrics(dataset.season_length)
+        validation = {name: metrics[name]["mase"] for name in (MODEL, *BASELINES)}
+        best = min(BASELINES, key=lambda name: validation[name])
+        if plan.config.model.guard and not validation[MODEL] < validation[best]:
+            choice = best
+    if choice != NETWORK:
+        forecaster = replace(forecaster, fallback=choice)
+    levels = plan.config.intervals.levels
+    if not levels:
+        return forecaster, Assessment(choice, validation, windows, None, "none", ())
+    if choice != NETWORK or baseline_only:
+        # Nothing was fitted: forecasts from every origin before the test part are honest.
+        # The first origin leaves a season before it (seasonal naive needs it) and a window.
+        start = max(forecaster.lookback, dataset.season_length)
+        origins = [
+            window_origins(point.validation_end, start, horizon, 0, point.validation_end)
+            for point in points
+        ]
+        where = "history"
+    else:
+        where = "validation"
+    if sum(len(positions) for positions in origins) == 0:
+        notes.append(
+            "no validation windows (`split.validation` is 0 or too short), so there are no "
+            "out-of-sample errors to calibrate prediction intervals on: none are given"
+        )
+        return forecaster, Assessment(choice, validation, windows, None, "none", tuple(notes))
+    calibration = Calibration.from_errors(scaled_errors(forecaster, dataset, origins))
+    note = too_few_note(calibration, levels)
+    if note:
+        notes.append(note)
+    forecaster = replace(forecaster, calibration=calibration)
+    return forecaster, Assessment(choice, validation, windows, calibration, where, tuple(notes))
+
+
+def series_scales(forecaster: Forecaster, dataset: Dataset, ends: list[int]) -> dict[str, float]:
+    """Per series key, the in-sample seasonal naive MAE of its values before `ends[i]` in the
+    space the network forecasts in: what its calibration errors are relative to."""
+    scales = {}
+    for series, end in zip(dataset.series, ends, strict=True):
+        key = series_key(series.id)
+        values = forecaster.scaler.transform_target(key, series.target[:end])
+        scales[key] = mase_scale(values[np.isfinite(values)], dataset.season_length)
+    return scales
+
+
+def scaled_errors(
+    forecaster: Forecaster, dataset: Dataset, origins: list[np.ndarray]
+) -> np.ndarray:
+    """`(windows, horizon)` absolute errors of the forecaster's forecasts from `origins`, in
+    the space the network forecasts in, divided by each series' scale (NaN where a value has
+    no place in that space: <= 0 under `transform.log`)."""
+    forecast = forecaster.forecast(dataset, origins)
+    horizon = forecaster.horizon
+    rows = []
+    for index, (series, positions) in enumerate(zip(dataset.series, origins, strict=True)):
+        key = series_key(series.id)
+        actual = series.target[positions[:, None] + np.arange(horizon)]
+        mine = forecast.series == index
+        transform = forecaster.scaler.transform_target
+        error = transform(key, actual) - transform(key, forecast.point[mine])
+        rows.append(np.abs(error) / forecaster.scales[key])
+    return np.concatenate(rows)

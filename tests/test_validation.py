@@ -1,0 +1,117 @@
+"""The guard: a network that is not better than a naive baseline on validation is replaced by it,
+and the baseline's intervals come from every past origin."""
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast.baselines import seasonal_naive_forecast
+from rnnforecast.config import load_config
+from rnnforecast.data import Dataset, Series
+from rnnforecast.forecaster import Forecaster, InputLayout, Member
+from rnnforecast.scaling import Scaler
+from rnnforecast.splitting import SplitPoints
+from rnnforecast.training import train
+from rnnforecast.validation import assess
+from tests.conftest import plan_of
+
+
+class FlatModel:
+    """Stands in for a Keras model that learned nothing useful: forecasts a constant."""
+
+    def __init__(self, horizon: int) -> None:
+        self.horizon = horizon
+
+    def predict(self, inputs: dict[str, np.ndarray], **_: object) -> np.ndarray:
+        return np.full((len(inputs["window"]), self.horizon), 2.0, dtype="float32")
+
+
+def seasonal_dataset(length: int = 300) -> Dataset:
+    steps = np.arange(length)
+    values = (
+        10 + np.sin(2 * np.pi * steps / 12) + 0.05 * np.random.default_rng(0).normal(size=length)
+    )
+    return Dataset(
+        [Series(None, pd.RangeIndex(length), values[:, None])], "y", [], None, None, None, 12, "s"
+    )
+
+
+def flat_forecaster(dataset: Dataset, train_end: int) -> Forecaster:
+    scaler = Scaler.fit("standard", {"": dataset.series[0].values[:train_end]})
+    return Forecaster([Member(FlatModel(3), 12)], scaler, 3, InputLayout())
+
+
+def test_a_network_worse_than_a_baseline_is_replaced_by_it():
+    dataset = seasonal_dataset()
+    points = [SplitPoints(200, 250, 300)]
+    plan = plan_of("window.horizon=3", "window.lookback=12", "data.season_length=12")
+    forecaster, assessment = assess(
+        flat_forecaster(dataset, 200), dataset, points, plan, baseline_only=False
+    )
+    assert assessment.choice == "seasonal_naive" == forecaster.fallback
+    assert assessment.validation["model"] > assessment.validation["seasonal_naive"]
+    assert assessment.windows == 50 - 3 + 1
+    # Nothing was fitted, so every origin before the test part calibrates the baseline.
+    assert assessment.calibration_origins == "history"
+    assert int(assessment.calibration.count.min()) == 250 - 12 - 3 + 1
+    origins = np.array([260, 270])
+    forecast = forecaster.forecast(dataset, [origins], levels=(80,))
+    target = dataset.series[0].target
+    np.testing.assert_allclose(forecast.point, seasonal_naive_forecast(target, origins, 3, 12))
+    lower, upper = forecast.intervals[80]
+    assert (lower < forecast.point).all() and (forecast.point < upper).all()
+
+
+def test_without_the_guard_the_network_is_kept():
+    dataset = seasonal_dataset()
+    plan = plan_of(
+        "window.horizon=3", "window.lookback=12", "data.season_length=12", "model.guard=false"
+    )
+    forecaster, assessment = assess(
+        flat_forecaster(dataset, 200), dataset, [SplitPoints(200, 250, 300)], plan, False
+    )
+    assert assessment.choice == "network" and forecaster.fallback is None
+    assert assessment.calibration_origins == "validation"
+
+
+def trained(tmp_path, name: str, *overrides: str):
+    base = ["window.horizon=4", "model.units=8", "training.ensemble=1", "training.epochs=15"]
+    return train(load_config(None, [*base, *overrides]), run_dir=tmp_path / name, progress="none")
+
+
+def test_on_white_noise_and_a_random_walk_the_saved_model_is_a_baseline(tmp_path):
+    noise = trained(
+        tmp_path,
+        "noise",
+        "data.synthetic.length=400",
+        "data.synthetic.amplitude=0",
+        "data.synthetic.noise.scale=1",
+    )
+    assert noise.metrics["guard"]["choice"] != "network"
+    assert noise.fallback == noise.metrics["guard"]["choice"]
+
+    walk = tmp_path / "walk.csv"
+    steps = np.cumsum(np.random.default_rng(3).normal(size=400))
+    pd.DataFrame({"t": range(400), "y": 50 + steps}).to_csv(walk, index=False)
+    run = trained(tmp_path, "walk", f"data.path={walk}", "data.time_column=t")
+    assert run.metrics["guard"]["choice"] in ("naive", "drift")
+    assert run.fallback == run.metrics["guard"]["choice"]
+    pairs = pd.read_csv(run.path / "forecast_test.csv")
+    np.testing.assert_allclose(pairs["forecast"], pairs[run.fallback])
+
+
+def test_on_a_series_with_learnable_structure_the_saved_model_is_the_network(tmp_path):
+    # An AR(2) process: cycles of random phase and size, which no naive baseline follows, but
+    # each value is nearly a linear function of the two before it.
+    rng = np.random.default_rng(4)
+    values = np.zeros(500)
+    for t in range(2, 500):
+        values[t] = 1.6 * values[t - 1] - 0.8 * values[t - 2] + rng.normal()
+    path = tmp_path / "ar2.csv"
+    pd.DataFrame({"t": range(500), "y": values}).to_csv(path, index=False)
+    run = trained(tmp_path, "ar2", f"data.path={path}", "data.time_column=t")
+    guard = run.metrics["guard"]
+    assert guard["choice"] == "network", guard
+    assert run.fallback is None
+    assert guard["validation_mase"]["model"] < min(
+        value for name, value in guard["validation_mase"].items() if name != "model"
+    )

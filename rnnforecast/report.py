@@ -148,6 +148,7 @@ def _run_sections(folder: Path) -> tuple[str, str, list[str]]:
         "seasonal naive error on the training part.</p>",
         _comparison(metrics),
         _verdict(metrics),
+        *_guard(metrics),
     ]
     body += _intervals(metrics, pairs)
     body += ["<h2>Forecasts</h2>"]
@@ -256,50 +257,68 @@ def _verdict(metrics: dict[str, Any]) -> str:
     return f"<p class='verdict {tone}'>{_e(text)}</p>"
 
 
+def _guard(metrics: dict[str, Any]) -> list[str]:
+    """What the guard chose on validation, when it chose a baseline over the network."""
+    guard = metrics.get("guard") or {}
+    choice = guard.get("choice")
+    if not guard.get("enabled") or choice in (None, "model"):
+        return []
+    scores = ", ".join(
+        f"{name} {_number(value)}" for name, value in (guard.get("validation_mase") or {}).items()
+    )
+    text = (
+        f"The guard compared the network with the baselines on the validation part (MASE: "
+        f"{scores}) and chose {choice}: this run forecasts with {choice}, so the model row "
+        "above is that forecast."
+    )
+    return [f"<p class='verdict neutral'>{_e(text)}</p>"]
+
+
 def _intervals(metrics: dict[str, Any], pairs: pd.DataFrame | None) -> list[str]:
-    """Interval coverage: what `metrics.json` reports about intervals, and the coverage and
-    width computed from the bounds in the forecast file, when there are any."""
-    reported = _interval_figures(metrics)
-    computed = interval_coverage(pairs) if pairs is not None else []
-    if not reported and not computed:
+    """Interval coverage: per level, the coverage, width and MSIS of the model and the
+    baselines that the metrics hold; without those, the coverage computed from the bounds in
+    the forecast file."""
+    levels = metrics.get("intervals") or {}
+    computed = interval_coverage(pairs) if pairs is not None and not levels else []
+    if not levels and not computed:
         return []
     parts = ["<h2>Prediction intervals</h2>"]
-    if computed:
+    if levels:
+        parts.append(
+            "<p>Coverage is the share of the actual values inside the interval: it should be "
+            "close to the level. Width and MSIS (the interval score; lower is better) are scaled "
+            "like MASE.</p>"
+        )
+        rows, classes = [], []
+        for level, names in levels.items():
+            for name, figures in (names or {}).items():
+                figures = figures or {}
+                rows.append(
+                    (
+                        f"{level}%",
+                        name,
+                        _percent_plain(figures.get("coverage")),
+                        _number(figures.get("width")),
+                        _number(figures.get("msis")),
+                    )
+                )
+                classes.append("model" if name == "model" else "")
+        parts.append(_table(["level", "", "coverage", "width", "MSIS"], rows, classes=classes))
+    else:
         parts.append(
             "<p>Share of the actual values inside each interval (it should be close to the "
-            "level) and the mean width, from the forecast file:</p>"
+            "level) and the mean width, from the bounds in the forecast file:</p>"
         )
         parts.append(
             _table(
                 ["level", "coverage", "mean width", "points"],
                 [
-                    (f"{level:g}%", f"{coverage:.1%}", _number(width), str(points))
+                    (f"{level:g}%", _percent_plain(coverage), _number(width), str(points))
                     for level, coverage, width, points in computed
                 ],
             )
         )
-    if reported:
-        parts.append("<p>As reported in the metrics:</p>")
-        parts.append(_table(["figure", "value"], reported))
     return parts
-
-
-def _interval_figures(metrics: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every figure about intervals in `metrics.json`: any key that names coverage, width,
-    Winkler or interval scores, or levels, wherever it sits."""
-    words = ("coverage", "interval", "width", "winkler", "pinball", "quantile", "level")
-    found: list[tuple[str, str]] = []
-
-    def walk(prefix: str, node: Any, inside: bool) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                name = f"{prefix}.{key}" if prefix else str(key)
-                walk(name, value, inside or any(word in str(key).lower() for word in words))
-        elif inside and isinstance(node, int | float | str) and not isinstance(node, bool):
-            found.append((prefix, _number(node) if not isinstance(node, str) else node))
-
-    walk("", {key: value for key, value in metrics.items() if key != "training"}, False)
-    return found
 
 
 def interval_coverage(pairs: pd.DataFrame) -> list[tuple[float, float, float, int]]:
@@ -639,6 +658,10 @@ def _number(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return f"{value:.4g}"
     return str(value)
+
+
+def _percent_plain(value: Any) -> str:
+    return "n/a" if value is None or value != value else f"{value:.1%}"
 
 
 def _percent(value: Any) -> str:

@@ -57,26 +57,32 @@ def test_a_run_report_says_what_was_trained_and_how_it_compares(tiny_run):
     assert verdict in page and f"({best})" in page
     assert "Values chosen from the data" in page and "<td>lookback</td><td>12</td>" in page
     assert "rnnforecast train config.yaml" in page and "horizon: 4" in page
-    assert "Prediction intervals" not in page, "nothing about intervals without bounds"
+    model = metrics["intervals"]["80"]["model"]
+    assert (
+        f"<tr class='model'><td>80%</td><td>model</td><td>{model['coverage']:.1%}</td>"
+        f"<td>{model['width']:.4g}</td>" in page
+    ), "the interval figures of metrics.json"
+    if metrics["guard"]["choice"] != "model":
+        assert f"and chose {metrics['guard']['choice']}" in page
 
 
-def test_interval_bounds_get_coverage_and_bands(tiny_run, tmp_path: Path):
+def test_without_interval_figures_the_coverage_comes_from_the_bounds(tiny_run, tmp_path: Path):
     run = tmp_path / "run"
     shutil.copytree(tiny_run.path, run)
     pairs = pd.read_csv(run / "forecast_test.csv")
+    pairs = pairs.drop(columns=[column for column in pairs if column.endswith("_95")])
     pairs["lower_80"] = pairs["forecast"] - 0.5
     pairs["upper_80"] = pairs["forecast"] + 0.5
     pairs.to_csv(run / "forecast_test.csv", index=False)
     metrics = json.loads((run / "metrics.json").read_text())
-    metrics["intervals"] = {"80": {"coverage": 0.75, "width": 1.0}}
+    del metrics["intervals"]
     (run / "metrics.json").write_text(json.dumps(metrics))
     inside = ((pairs["actual"] - pairs["forecast"]).abs() <= 0.5).mean()
     [(level, coverage, width, points)] = interval_coverage(pairs)
     assert (level, points) == (80.0, len(pairs))
     assert coverage == pytest.approx(inside) and width == pytest.approx(1.0)
     page = render(run)
-    assert "Prediction intervals" in page and f"<td>{inside:.1%}</td>" in page
-    assert "<td>intervals.80.coverage</td><td>0.75</td>" in page
+    assert f"<tr><td>80%</td><td>{inside:.1%}</td><td>1</td>" in page
 
 
 def test_many_series_show_the_worst_and_the_best(long_run, tmp_path: Path):

@@ -255,6 +255,8 @@ class MlflowLog(_Tracker):
         self.members: dict[tuple[str | None, int], str] = {}
         self.pending: dict[str, list[Any]] = {}
         self.open_runs: list[str] = []
+        self.named = False
+        self.child: str | None = None
         self.safely(self._start, command)
 
     def _start(self, command: str) -> None:
@@ -317,10 +319,7 @@ class MlflowLog(_Tracker):
             return
         fields = event.fields
         if event.kind == "run":
-            if fields.get("final") is not None:
-                self.client.set_tag(self.parent, "mlflow.runName", Path(fields["final"]).name)
-            if fields.get("config") is not None:
-                self._params(self.parent, flat_params(fields["config"]))
+            self._run_start(fields)
         elif event.kind == "fold" and event.name == "start":
             self.fold = self._create(self.parent, f"fold-{fields['fold']}")
         elif event.kind == "fold" and event.name == "end" and self.fold is not None:
@@ -334,15 +333,33 @@ class MlflowLog(_Tracker):
             self._flush_members()
         elif event.kind == "metrics":
             values = flat_metrics(fields["metrics"])
-            self._metrics(self.parent, {f"{event.name}/{k}": v for k, v in values.items()})
+            target = self.child or self.parent
+            self._metrics(target, {f"{event.name}/{k}": v for k, v in values.items()})
         elif event.kind == "trial":
             self._trial(fields)
+
+    def _run_start(self, fields: dict[str, Any]) -> None:
+        """The command's run gets the config; a second run within the command (the training
+        of `tune --train-best`) gets a nested run of its own, since parameters are fixed."""
+        assert self.parent is not None
+        name = Path(fields["final"]).name if fields.get("final") is not None else None
+        if not self.named:
+            self.named = True
+            if name is not None:
+                self.client.set_tag(self.parent, "mlflow.runName", name)
+            target = self.parent
+        else:
+            self.child = self._create(self.parent, name or "run")
+            target = self.child
+        if fields.get("config") is not None:
+            self._params(target, flat_params(fields["config"]))
 
     def _epoch(self, event: Event) -> None:
         fields = event.fields
         key = (self.fold, int(fields["member"]))
         if key not in self.members:
-            self.members[key] = self._create(self.fold or self.parent, f"member-{key[1]}")
+            owner = self.fold or self.child or self.parent
+            self.members[key] = self._create(owner, f"member-{key[1]}")
         run_id = self.members[key]
         from mlflow.entities import Metric
 

@@ -181,4 +181,4 @@ def tiny_tune(tmp_path_factory: pytest.TempPathFactory):
 
     folder = tmp_path_factory.mktemp("tune")
     config = load_config(None, [*TUNE_OVERRIDES, f"output.dir={folder}"])
-    return tune(config, folder / "search")
+    return tune(config, folder / "search", train_best=True)

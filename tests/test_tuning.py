@@ -61,7 +61,10 @@ def test_a_search_writes_its_folder_and_leaves_nothing_beside_it(tiny_tune):
         STUDY_FILE,
         CONFIG_FILE,
     }
-    assert [path.name for path in folder.parent.iterdir()] == [folder.name]
+    best_run = tiny_tune.run.path
+    assert sorted(path.name for path in folder.parent.iterdir()) == [best_run.name, folder.name]
+    assert best_run.name.startswith("default-best-"), "--train-best trained the best config"
+    assert tiny_tune.run.config.model.units == tiny_tune.best_config.model.units
     for name in (TRIALS_PLOT_FILE, IMPORTANCE_PLOT_FILE):
         assert (folder / name).read_bytes()[:4] == b"\x89PNG"
     trials = pd.read_csv(folder / TRIALS_FILE)
@@ -215,8 +218,11 @@ def test_a_search_killed_outright_continues_without_repeating_finished_trials(tm
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
     assert journal.is_file() and not folder.exists()
-    result = runner.invoke(app, tune_command(folder))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking = f"tracking.mlflow={{uri: '{uri}', experiment: search}}"
+    result = runner.invoke(app, tune_command(folder, "--mlflow", "--set", tracking))
     assert result.exit_code == 0, result.output
+    assert result.stderr == ""
     assert "trial 0 (defaults)" not in result.stdout, "the defaults are not scored again"
     assert "defaults (trial 0):" in result.stdout and "Backtest MASE" in result.stdout
     trials = pd.read_csv(folder / TRIALS_FILE)
@@ -228,6 +234,27 @@ def test_a_search_killed_outright_continues_without_repeating_finished_trials(tm
     rerun = trials[trials["number"] == interrupted["number"].iloc[0] + 1].iloc[0]
     assert rerun["model.units"] == interrupted["model.units"].iloc[0], "its values run again"
     assert not journal.exists() and (folder / STUDY_FILE).is_file()
+    assert_tune_logged_to_mlflow(uri, trials)
+
+
+def assert_tune_logged_to_mlflow(uri: str, trials: pd.DataFrame) -> None:
+    """One run for the command, a nested run per trial this command scored."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("search").experiment_id])
+    [parent] = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
+    assert parent.info.run_name == "search" and parent.data.tags["rnnforecast.command"] == "tune"
+    assert parent.data.params["tune.folds"] == "2"
+    nested = {run.info.run_name: run for run in runs if run is not parent}
+    scored_here = trials[trials["number"] >= 2]
+    assert set(nested) == {f"trial-{number}" for number in scored_here["number"]}
+    for _, row in scored_here.iterrows():
+        run = nested[f"trial-{row['number']}"]
+        assert run.data.params["model.units"] == str(row["model.units"])
+        assert run.data.metrics["mase"] == pytest.approx(row["mase"])
+    artifacts = {item.path for item in client.list_artifacts(parent.info.run_id)}
+    assert {"trials.csv", "best.yaml", "study.journal"} <= artifacts
 
 
 def test_tune_help_has_an_example_and_bad_spaces_exit_3():

@@ -45,6 +45,7 @@ from rnnforecast.run import (
     TUNE_SUMMARY_FILE,
 )
 from rnnforecast.staging import write_atomic
+from rnnforecast.validation import NETWORK
 
 # Above this many series, the page shows the few worst and best instead of every one.
 MAX_SERIES_SHOWN = 6
@@ -60,6 +61,7 @@ border-bottom:1px solid #ddd;padding-bottom:.2em}
 .sub{color:#666;margin-top:0}table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
 th,td{border:1px solid #ddd;padding:.3em .7em;text-align:right}
 th:first-child,td:first-child{text-align:left}thead th{background:#f4f4f6}
+table.text td{text-align:left}
 tr.model td{font-weight:600;background:#fff7e6}tr.best td{background:#eef6ee}
 .verdict{font-size:1.05em;padding:.7em 1em;border-radius:6px;margin:.8em 0}
 .good{background:#e8f5e9;border-left:5px solid #2e7d32}
@@ -187,7 +189,7 @@ def _data_table(config: Config, manifest: dict[str, Any], split: dict[str, Any])
         ("series", str(len(split)) if split else "1"),
         ("covariates", ", ".join([*data.covariates, *data.future_covariates]) or "none"),
     ]
-    parts = [_table(["", ""], rows, header=False)]
+    parts = [_table(["", ""], rows, header=False, text=True)]
     if split:
         parts.append(
             _details(
@@ -261,7 +263,7 @@ def _guard(metrics: dict[str, Any]) -> list[str]:
     """What the guard chose on validation, when it chose a baseline over the network."""
     guard = metrics.get("guard") or {}
     choice = guard.get("choice")
-    if not guard.get("enabled") or choice in (None, "model"):
+    if not guard.get("enabled") or choice in (None, "model", NETWORK):
         return []
     scores = ", ".join(
         f"{name} {_number(value)}" for name, value in (guard.get("validation_mase") or {}).items()
@@ -673,8 +675,9 @@ def _table(
     rows: Iterable[Iterable[Any]],
     classes: list[str] | None = None,
     header: bool = True,
+    text: bool = False,
 ) -> str:
-    parts = ["<table>"]
+    parts = ["<table class='text'>" if text else "<table>"]
     if header:
         cells = "".join(f"<th>{_e(cell)}</th>" for cell in columns)
         parts.append(f"<thead><tr>{cells}</tr></thead>")

@@ -62,7 +62,7 @@ def test_a_run_report_says_what_was_trained_and_how_it_compares(tiny_run):
         f"<tr class='model'><td>80%</td><td>model</td><td>{model['coverage']:.1%}</td>"
         f"<td>{model['width']:.4g}</td>" in page
     ), "the interval figures of metrics.json"
-    if metrics["guard"]["choice"] != "model":
+    if metrics["guard"]["choice"] != "network":
         assert f"and chose {metrics['guard']['choice']}" in page
 
 

@@ -417,7 +417,7 @@ def test_test_forecasts_metrics_and_summary_carry_the_intervals(tmp_path: Path):
     assert "Prediction intervals on the test part" in result.stdout
     assert "95% seasonal_naive" in result.stdout and "80% model" in result.stdout
     pairs = pd.read_csv(tmp_path / "run" / "forecast_test.csv")
-    assert pairs.columns.tolist()[4:10] == [
+    assert pairs.columns.tolist()[3:9] == [
         "actual",
         "forecast",
         "lower_80",

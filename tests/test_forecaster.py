@@ -31,7 +31,8 @@ def test_predict_needs_the_future_covariates(future_run, tmp_path):
 
 def test_future_covariates_reach_the_forecast(future_run, tmp_path):
     forecasts = predicted(future_run, future=write_future_file(tmp_path / "f.csv"))
-    assert forecasts.columns.tolist() == ["region", "month", "forecast"]
+    assert forecasts.columns.tolist()[:3] == ["region", "month", "forecast"]
+    assert forecasts.columns.tolist()[3:] == ["lower_80", "upper_80", "lower_95", "upper_95"]
     assert len(forecasts) == 2 * 3 and np.isfinite(forecasts["forecast"]).all()
     dearer = tmp_path / "dearer.csv"
     dearer.write_text((tmp_path / "f.csv").read_text().replace(",5", ",9"))

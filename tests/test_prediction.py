@@ -12,7 +12,14 @@ from tests.conftest import TINY_OVERRIDES, predicted, write_long_csv
 
 def test_predict_continues_the_synthetic_steps(tiny_run):
     forecasts = predicted(tiny_run)
-    assert forecasts.columns.tolist() == ["step", "forecast"]
+    assert forecasts.columns.tolist() == [
+        "step",
+        "forecast",
+        "lower_80",
+        "upper_80",
+        "lower_95",
+        "upper_95",
+    ]
     assert forecasts["step"].tolist() == [240, 241, 242, 243]
     assert np.isfinite(forecasts["forecast"]).all()
 
@@ -20,7 +27,15 @@ def test_predict_continues_the_synthetic_steps(tiny_run):
 def test_predict_long_format_gives_future_months_per_series(long_run):
     run, _, _ = long_run
     forecasts = predicted(run)
-    assert forecasts.columns.tolist() == ["region", "month", "forecast"]
+    assert forecasts.columns.tolist() == [
+        "region",
+        "month",
+        "forecast",
+        "lower_80",
+        "upper_80",
+        "lower_95",
+        "upper_95",
+    ]
     assert forecasts["region"].tolist() == ["north"] * 3 + ["south"] * 3
     assert list(forecasts["month"][:3]) == list(pd.date_range("2020-01-01", periods=3, freq="MS"))
     # Per-series scaling puts each series' forecast near its own level (100 vs 110).

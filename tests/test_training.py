@@ -8,12 +8,13 @@ import yaml
 
 from rnnforecast.config import load_config
 from rnnforecast.data import synthetic_dataset
-from rnnforecast.metrics import mase_scale, score
+from rnnforecast.metrics import interval_scores, mase_scale, score
 from rnnforecast.plan import make_plan
 from rnnforecast.run import (
     CONFIG_FILE,
     FORECAST_PLOT_FILE,
     FORECAST_TEST_FILE,
+    FORECASTER_FILE,
     HISTORY_FILE,
     LOSS_PLOT_FILE,
     MANIFEST_FILE,
@@ -36,6 +37,7 @@ def test_run_directory_is_self_contained(tiny_run):
         CONFIG_FILE,
         METRICS_FILE,
         SPLIT_FILE,
+        FORECASTER_FILE,
         HISTORY_FILE,
         FORECAST_TEST_FILE,
         FORECAST_PLOT_FILE,
@@ -68,13 +70,24 @@ def test_metrics_compare_model_and_baselines_on_the_same_test_windows(tiny_run):
         "horizon_step",
         "actual",
         "forecast",
+        "lower_80",
+        "upper_80",
+        "lower_95",
+        "upper_95",
         "naive",
         "seasonal_naive",
         "drift",
+        "mean",
     ]
     series = synthetic_dataset(load_config(None, TINY_OVERRIDES).data).series[0].target
     scale = np.full(45, mase_scale(series[:168].astype(float), 24))
-    for name in ("forecast", "naive", "seasonal_naive", "drift"):
+    for level in ("80", "95"):
+        bounds = [pairs[f"{side}_{level}"].to_numpy().reshape(45, 4) for side in ("lower", "upper")]
+        recomputed = interval_scores(
+            pairs["actual"].to_numpy().reshape(45, 4), *bounds, float(level), scale
+        )
+        assert recomputed == pytest.approx(metrics["intervals"][level]["model"])
+    for name in ("forecast", "naive", "seasonal_naive", "drift", "mean"):
         key = "model" if name == "forecast" else name
         recomputed = score(
             pairs["actual"].to_numpy().reshape(45, 4), pairs[name].to_numpy().reshape(45, 4), scale
@@ -143,6 +156,7 @@ def test_long_format_trains_one_global_model_with_per_series_scaling(long_run):
 
 def test_an_ensemble_saves_every_member_and_forecasts_their_median(tmp_path):
     overrides = [*TINY_OVERRIDES, "training.ensemble=3", "training.ensemble_lookbacks=[8, 12]"]
+    overrides.append("model.guard=false")  # the members' own forecasts, not a baseline's
     run = train(load_config(None, overrides), run_dir=tmp_path / "ensemble", progress="none")
     assert sorted(path.name for path in (run.path / MODELS_DIR).iterdir()) == [
         "member-1.keras",

@@ -70,12 +70,14 @@ def backtest(
         `backtest(load_config("configs/a10.yaml"), folds=4)`
     """
     dataset = dataset or load_dataset(config.data)
+    events = events or Events()
     horizon = config.window.horizon
     cuts = fold_cuts(dataset, folds, step or horizon, horizon)
     parts: list[Scored] = []
     results: list[dict[str, Any]] = []
     model: tuple[Fitted, Plan] | None = None
     for fold, cut in enumerate(cuts, start=1):
+        events.emit("fold", "start", fold=fold, folds=len(cuts))
         if model is None or refit_each_fold:
             model = fit_before(config, dataset, cut, progress, events)
         fitted, plan = model
@@ -93,6 +95,8 @@ def backtest(
                 **scored.metrics(dataset.season_length),
             }
         )
+        # A listener may stop the backtest here (a pruned trial of `tune` raises).
+        events.emit("fold", "end", fold=fold, folds=len(cuts), metrics=results[-1])
     return Backtest(
         folds=results,
         overall=Scored.concat(parts).metrics(dataset.season_length),
@@ -164,13 +168,16 @@ def run_backtest(
     (`<output.dir>/<output.name>-backtest-<time>` by default)."""
     dataset = load_dataset(config.data)
     final = output or default_run_dir(config, suffix="-backtest")
+    events = events or Events()
     with staged_directory(final) as folder:
+        events.emit("run", "start", folder=folder, final=final, config=config)
         result = backtest(config, folds, step, refit_each_fold, progress, dataset, events)
         summary = {
             "folds": result.folds,
             "overall": result.overall,
             "refit_each_fold": result.refit,
         }
+        events.emit("metrics", "backtest", metrics=result.overall)
         figure = backtest_figure(backtest_panels(result.scored, dataset, result.plan.horizon))
         save_backtest(
             folder, BacktestContents(result.pairs(dataset), summary, figure, result.plan.config)

@@ -85,6 +85,34 @@ Overrides = Annotated[
     ),
 ]
 
+TensorBoard = Annotated[
+    bool,
+    typer.Option(
+        "--tensorboard",
+        help="Write TensorBoard logs into the run directory (tensorboard/); same as "
+        "--set tracking.tensorboard=true.",
+    ),
+]
+Mlflow = Annotated[
+    bool,
+    typer.Option(
+        "--mlflow",
+        help="Log an MLflow run (URI from tracking.mlflow.uri or MLFLOW_TRACKING_URI); same as "
+        "--set tracking.mlflow=true.",
+    ),
+]
+
+
+def _tracked_settings(settings: Any, tensorboard: bool, mlflow: bool) -> Any:
+    """The config with the tracking flags switched on (an MLflow section it has is kept)."""
+    from rnnforecast.config import MlflowConfig
+
+    if tensorboard:
+        settings.tracking.tensorboard = True
+    if mlflow and settings.tracking.mlflow_settings is None:
+        settings.tracking.mlflow = MlflowConfig()
+    return settings
+
 
 def _version(value: bool) -> None:
     if value:
@@ -113,6 +141,8 @@ def train(
         typer.Option("--run-dir", help="Write the run here instead of runs/<name>-<time>."),
     ] = None,
     overrides: Overrides = None,
+    tensorboard: TensorBoard = False,
+    mlflow: Mlflow = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress; print only the run directory.")
     ] = False,
@@ -120,23 +150,28 @@ def train(
 ) -> None:
     """Train a model and write a run directory (model, scaler, config, metrics, plots).
 
-    Example: rnnforecast train configs/a10.yaml --set training.epochs=50
+    Example: rnnforecast train configs/a10.yaml --set training.epochs=50 --tensorboard
     """
     with _errors_reported(verbose) as outcome:
         from rnnforecast.config import load_config
 
-        settings = load_config(config, overrides)
+        settings = _tracked_settings(load_config(config, overrides), tensorboard, mlflow)
         from rnnforecast.evaluation import format_comparison, format_intervals
+        from rnnforecast.events import Events
         from rnnforecast.run import (
             FORECAST_PLOT_FILE,
             FORECAST_TEST_FILE,
             LOSS_PLOT_FILE,
             METRICS_FILE,
         )
+        from rnnforecast.tracking import tracked
         from rnnforecast.training import train as train_run
 
-        run = train_run(settings, run_dir=run_dir, progress="none" if quiet else "auto")
-        outcome.written = ("the run", run.path)
+        with tracked(settings, "train") as tracking:
+            progress = "none" if quiet else "auto"
+            run = train_run(settings, run_dir=run_dir, progress=progress, events=Events(tracking))
+            outcome.written = ("the run", run.path)
+            tracking.finished(run.path)
         if quiet:
             typer.echo(str(run.path))
             return
@@ -367,6 +402,8 @@ def backtest(
         ),
     ] = None,
     overrides: Overrides = None,
+    tensorboard: TensorBoard = False,
+    mlflow: Mlflow = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress; print only the output folder.")
     ] = False,
@@ -382,16 +419,26 @@ def backtest(
     with _errors_reported(verbose) as outcome:
         from rnnforecast.config import load_config
 
-        settings = load_config(config, overrides)
+        settings = _tracked_settings(load_config(config, overrides), tensorboard, mlflow)
         from rnnforecast.backtest import run_backtest
         from rnnforecast.baselines import BASELINES
         from rnnforecast.evaluation import format_comparison, format_intervals
+        from rnnforecast.events import Events
         from rnnforecast.run import BACKTEST_FILE
+        from rnnforecast.tracking import tracked
 
-        result, folder = run_backtest(
-            settings, output_dir, folds, step, refit, "none" if quiet else "auto"
-        )
-        outcome.written = ("the backtest", folder)
+        with tracked(settings, "backtest") as tracking:
+            result, folder = run_backtest(
+                settings,
+                output_dir,
+                folds,
+                step,
+                refit,
+                "none" if quiet else "auto",
+                events=Events(tracking),
+            )
+            outcome.written = ("the backtest", folder)
+            tracking.finished(folder)
         if quiet:
             typer.echo(str(folder))
             return
@@ -410,6 +457,176 @@ def backtest(
         typer.echo(format_comparison(result.overall))
         if result.overall.get("intervals"):
             typer.echo(f"\n{format_intervals(result.overall)}")
+
+
+@app.command()
+def tune(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="YAML config; its `tune` section says what to search."),
+    ] = None,
+    trials: Annotated[
+        int | None, typer.Option("--trials", min=1, help="Trials to run (tune.trials).")
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=1, help="Start no trial after this many seconds."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            help="Write the results here instead of runs/<name>-tune (the study sits beside "
+            "it, as <folder>.study.journal, until the search is done).",
+        ),
+    ] = None,
+    train_best: Annotated[
+        bool, typer.Option("--train-best", help="Train the best config at the end.")
+    ] = False,
+    overrides: Overrides = None,
+    mlflow: Mlflow = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress; print only the output folder.")
+    ] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Search config values: score the config as given (trial 0) and each trial by a
+    rolling-origin backtest on the training history only (the test part is cut off first),
+    prune hopeless trials, and write trials.csv, best.yaml, tune.json, plots and the study.
+    The same command continues a search that was killed.
+
+    Example: rnnforecast tune configs/a10.yaml --trials 20 --train-best
+    """
+    extra = [f"tune.trials={trials}"] * (trials is not None)
+    extra += [f"tune.timeout={timeout}"] * (timeout is not None)
+    with _errors_reported(verbose) as outcome:
+        from rnnforecast.config import load_config
+
+        settings = _tracked_settings(
+            load_config(config, [*(overrides or []), *extra]), False, mlflow
+        )
+        from rnnforecast.events import Events
+        from rnnforecast.tracking import tracked
+        from rnnforecast.tuning import default_tune_dir, study_path
+        from rnnforecast.tuning import tune as tune_search
+
+        def report(event: Any) -> None:
+            if event.kind == "trial" and not quiet:
+                typer.echo(_trial_line(event.fields))
+
+        folder = output_dir or default_tune_dir(settings)
+        try:
+            with tracked(settings, "tune") as tracking:
+                result = tune_search(
+                    settings,
+                    folder,
+                    train_best,
+                    "none" if quiet else "auto",
+                    Events(tracking, report),
+                )
+                outcome.written = ("the search", result.folder)
+                tracking.finished(result.folder)
+        except KeyboardInterrupt:
+            if study_path(folder).is_file():
+                typer.echo(
+                    f"Note: the finished trials are kept in {study_path(folder)}; run the same "
+                    "command to continue the search.",
+                    err=True,
+                )
+            raise
+        if quiet:
+            typer.echo(str(result.folder))
+            return
+        typer.echo(_tune_summary(result))
+
+
+def _trial_line(fields: dict[str, Any]) -> str:
+    """One line per finished trial, e.g. `trial 3/20  MASE 0.812  best 0.790 (trial 2)  ...`."""
+    name = "trial 0 (defaults)" if fields["defaults"] else f"trial {fields['number']}"
+    metric = fields["metric"].upper()
+    if fields["state"] == "complete":
+        what = f"{metric} {fields['score']:.4f}"
+    elif fields["state"] == "pruned":
+        what = f"pruned after fold {len(fields['fold_scores'])}"
+    else:
+        what = f"failed: {str(fields['error']).splitlines()[0][:200]}"
+    best = f"  best {fields['best']:.4f} (trial {fields['best_number']})" * (
+        fields["best"] is not None
+    )
+    values = "  ".join(f"{key}={_short(value)}" for key, value in fields["values"].items())
+    return f"{name:<20}{what}{best}  {values}".rstrip()
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _tune_summary(result: Any) -> str:
+    """The summary `tune` prints: the defaults next to the best on the same folds."""
+    from rnnforecast.run import BEST_CONFIG_FILE, STUDY_FILE, TRIALS_FILE
+
+    summary = result.summary
+    metric = summary["metric"].upper()
+    counts = summary["trials"]
+    defaults, best = summary["defaults"], summary["best"]
+    lines = [
+        "",
+        f"Tune folder: {result.folder}",
+        f"Trials:      {result.folder / TRIALS_FILE} ({counts['complete']} complete, "
+        f"{counts['pruned']} pruned, {counts['failed']} failed, after the defaults)",
+        f"Study:       {result.folder / STUDY_FILE}",
+        "",
+        f"Backtest {metric} on the training history ({summary['folds']} folds, the test part "
+        "held out), on the same folds:",
+        f"  defaults (trial 0): {defaults['score']:.4f}",
+    ]
+    baselines = defaults.get("baselines") or {}
+    if baselines:
+        lines.append(
+            "  baselines:          "
+            + ", ".join(f"{name} {value:.4f}" for name, value in baselines.items())
+        )
+    if summary["beats_defaults"]:
+        lines.append(
+            f"  best (trial {best['trial']}):{'':<{max(0, 6 - len(str(best['trial'])))}}"
+            f"{best['score']:.4f}, {summary['improvement']:.1%} lower than the defaults"
+        )
+        lines.append(
+            "  best values: "
+            + ", ".join(f"{key}={_short(value)}" for key, value in best["values"].items())
+        )
+    else:
+        lines.append("  No trial beat the defaults; best.yaml holds the config as given.")
+    lines.append(f"Best config: {result.folder / BEST_CONFIG_FILE}")
+    if result.run is not None:
+        lines.append(f"Trained with it: {result.run.path}")
+    else:
+        lines.append(f"Train it:    rnnforecast train {result.folder / BEST_CONFIG_FILE}")
+    return "\n".join(lines)
+
+
+@app.command()
+def report(
+    folder: Annotated[
+        Path, typer.Argument(help="A run directory, backtest folder or tune folder.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="HTML file to write (its folder must exist).")
+    ] = Path("report.html"),
+    verbose: Verbose = False,
+) -> None:
+    """Write one self-contained HTML page about a run, a backtest or a search: the data, the
+    metrics next to the baselines in words, intervals, forecasts, losses, the values chosen
+    from the data and how to reproduce it. No network needed to open it.
+
+    Example: rnnforecast report runs/a10-20240101-120000 -o a10.html
+    """
+    with _errors_reported(verbose) as outcome:
+        from rnnforecast.report import write_report
+
+        kind = write_report(folder, output)
+        outcome.written = ("the report", output)
+        typer.echo(f"Wrote the report of {kind} folder {folder} to {output}")
 
 
 @app.command()

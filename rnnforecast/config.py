@@ -515,6 +515,147 @@ def is_plain_name(name: str) -> bool:
     )
 
 
+TUNE_METRICS = ("mase", "smape", "mape", "mae", "rmse", "mse")
+RANGE_KEYS = ("low", "high", "log", "step")
+
+
+class RangeConfig(Section):
+    """A range of numbers to search: whole numbers when both ends are, else real numbers."""
+
+    low: int | float = Field(
+        ..., union_mode="left_to_right", description="Smallest value searched."
+    )
+    high: int | float = Field(
+        ..., union_mode="left_to_right", description="Largest value searched."
+    )
+    log: bool = Field(False, description="Search on a log scale (for rates and sizes).")
+    step: float | None = Field(None, gt=0, description="Spacing of the searched values.")
+
+    @model_validator(mode="after")
+    def _possible(self) -> RangeConfig:
+        if self.low > self.high:
+            raise ValueError(
+                f"`low` must not be above `high`. Received: low={self.low}, high={self.high}"
+            )
+        if self.log and self.low <= 0:
+            raise ValueError(
+                f"a log range needs `low` > 0; raise `low` or set `log: false`. Received: "
+                f"low={self.low}"
+            )
+        if self.log and self.step is not None:
+            raise ValueError("give either `log: true` or `step`, not both")
+        return self
+
+
+SpaceEntry = Annotated[RangeConfig | list[Any], Field(union_mode="left_to_right")]
+
+
+class TuneConfig(Section):
+    trials: PositiveInt = Field(
+        20, description="Trials of the search; the defaults are scored first, as trial 0."
+    )
+    timeout: float | None = Field(
+        None, gt=0, description="Stop starting new trials after this many seconds."
+    )
+    metric: Literal["mase", "smape", "mape", "mae", "rmse", "mse"] = Field(
+        "mase", description="Backtest score each trial minimises (over all its folds)."
+    )
+    folds: PositiveInt = Field(
+        3, description="Backtest origins per trial, on the training history only."
+    )
+    step: PositiveInt | None = Field(
+        None, description="Steps between the folds' origins; default: the horizon."
+    )
+    pruning: bool = Field(
+        True,
+        description="Stop a trial after a fold where its running score is worse than the "
+        "median of earlier trials at that fold (after 3 finished trials).",
+    )
+    seed: int = Field(0, description="Seed of the sampler (Optuna's TPE).")
+    space: dict[str, SpaceEntry] | None = Field(
+        None,
+        description="Dotted config keys to search, each a list of choices or a range "
+        "`{low, high, log, step}`; default: the documented default space.",
+    )
+
+    @field_validator("space", mode="before")
+    @classmethod
+    def _entries_are_choices_or_ranges(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {key: _space_entry(key, entry) for key, entry in _dotted_keys(value).items()}
+
+
+def _dotted_keys(space: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{model: {cell: [...]}}` as `{"model.cell": [...]}`: `--set tune.space.model.cell=...`
+    arrives nested, YAML usually dotted."""
+    flat: dict[str, Any] = {}
+    for key, item in space.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(item, dict) and not set(item) & set(RANGE_KEYS):
+            flat.update(_dotted_keys(item, dotted))
+        else:
+            flat[dotted] = item
+    return flat
+
+
+def _space_entry(key: str, entry: Any) -> Any:
+    """A list of choices or a `RangeConfig`, with a message naming the key otherwise."""
+    if isinstance(entry, list):
+        if not entry:
+            raise ValueError(f"`{key}` lists no choices; give at least one")
+        return entry
+    if not isinstance(entry, dict):
+        raise ValueError(
+            f"`{key}` must be a list of choices or a range {{low, high, log, step}}. "
+            f"Received: {entry!r}"
+        )
+    try:
+        return RangeConfig.model_validate(entry)
+    except ValidationError as error:
+        item = error.errors()[0]
+        where = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            message = f"unknown key `{where}`; a range has {', '.join(RANGE_KEYS)}"
+        elif item["type"] == "missing":
+            message = f"`{where}` is required"
+        else:
+            reason = str(item.get("ctx", {}).get("error", item["msg"]))
+            message = f"`{where}`: {reason}" if where else reason
+        raise ValueError(f"`{key}`: {message}") from None
+
+
+class MlflowConfig(Section):
+    uri: str | None = Field(
+        None,
+        description="Tracking URI (`http://host:5000`, `sqlite:///mlflow.db` ...); default: "
+        "the MLFLOW_TRACKING_URI environment variable, else MLflow's own default.",
+    )
+    experiment: str | None = Field(None, description="Experiment name; default: `output.name`.")
+
+
+class TrackingConfig(Section):
+    tensorboard: bool = Field(
+        False, description="Write TensorBoard logs into the run directory (`tensorboard/`)."
+    )
+    mlflow: MlflowConfig | bool = Field(
+        False,
+        union_mode="left_to_right",
+        description="Log one MLflow run per command: `true`, or `{uri, experiment}`.",
+    )
+
+    @field_validator("mlflow", mode="before")
+    @classmethod
+    def _empty_is_on(cls, value: Any) -> Any:
+        # `mlflow:` with nothing under it reads as a section of defaults, like any section.
+        return {} if value is None or value is True else value
+
+    @property
+    def mlflow_settings(self) -> MlflowConfig | None:
+        """The MLflow settings when MLflow logging is on, else None."""
+        return self.mlflow if isinstance(self.mlflow, MlflowConfig) else None
+
+
 class Config(Section):
     """The whole pipeline: data, windows, split, scaling, model, training, output."""
 
@@ -534,6 +675,10 @@ class Config(Section):
         default_factory=IntervalsConfig, description="Prediction intervals."
     )
     output: OutputConfig = Field(default_factory=OutputConfig, description="Run directories.")
+    tune: TuneConfig = Field(default_factory=TuneConfig, description="The search of `tune`.")
+    tracking: TrackingConfig = Field(
+        default_factory=TrackingConfig, description="TensorBoard and MLflow logging."
+    )
 
     @model_validator(mode="after")
     def _difference_needs_level(self) -> Config:
@@ -572,6 +717,10 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
         config = Config.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(_format_validation_error(label, error)) from None
+    if config.tune.space:
+        from rnnforecast.space import check_space  # the space is checked against this schema
+
+        check_space(config, label)
     if path is not None:
         if config.data.path is not None and not config.data.path.is_absolute():
             config.data.path = (Path(path).parent / config.data.path).resolve()
@@ -755,16 +904,25 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
 
 
 def _format_validation_error(label: str, error: ValidationError) -> str:
-    lines: dict[str, str] = {}
-    for item in error.errors():
-        dotted, section = _dotted_location(item["loc"])
-        if dotted not in lines:
-            message = shorten(_describe(item, section), 400)
-            lines[dotted] = f"{label}: {dotted or '(top level)'}: {message}"
-    shown = list(lines.values())[:MAX_ERROR_LINES]
+    lines = [
+        f"{label}: {dotted or '(top level)'}: {message}"
+        for dotted, message in key_errors(error).items()
+    ]
+    shown = lines[:MAX_ERROR_LINES]
     if len(lines) > len(shown):
         shown.append(f"{label}: ... and {len(lines) - len(shown)} more problem(s)")
     return "\n".join(shown)
+
+
+def key_errors(error: ValidationError) -> dict[str, str]:
+    """Each dotted key of a validation error with its message (the first one per key, cut to
+    a bounded length)."""
+    messages: dict[str, str] = {}
+    for item in error.errors():
+        dotted, section = _dotted_location(item["loc"])
+        if dotted not in messages:
+            messages[dotted] = shorten(_describe(item, section), 400)
+    return messages
 
 
 def _dotted_location(loc: tuple[Any, ...]) -> tuple[str, type[BaseModel] | None]:

@@ -18,8 +18,12 @@ class Event:
     """One thing that happened.
 
     Attributes:
-        kind: `"step"` (a named step finished; `seconds` is its duration) or `"epoch"` (a
-            training epoch finished; `fields` hold member, phase, epoch and the losses).
+        kind: `"step"` (a named step finished; `seconds` is its duration), `"epoch"` (a
+            training epoch finished; `fields` hold member, phase, epoch, the losses and the
+            learning rate), `"run"` (name `"start"`: the folder being staged, its final path
+            and the resolved config), `"fold"` (name `"start"` or `"end"` of a backtest fold;
+            at the end its metrics), `"metrics"` (the final figures of a command) or
+            `"trial"` (a finished trial of `tune`).
         name: the step's name, e.g. `"fit"`; the phase for an epoch.
         seconds: how long the step took; for an epoch, the time since the command started.
         fields: anything else worth knowing, e.g. `{"member": 2, "epoch": 7, "loss": 0.1}`.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import platform
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -53,6 +54,15 @@ REQUIRED_FILES = (
 BACKTEST_FILE = "backtest.csv"
 BACKTEST_METRICS_FILE = "backtest.json"
 BACKTEST_PLOT_FILE = "backtest.png"
+
+TENSORBOARD_DIR = "tensorboard"
+
+TUNE_SUMMARY_FILE = "tune.json"
+TRIALS_FILE = "trials.csv"
+BEST_CONFIG_FILE = "best.yaml"
+TRIALS_PLOT_FILE = "trials.png"
+IMPORTANCE_PLOT_FILE = "importance.png"
+STUDY_FILE = "study.journal"
 
 # Bumped when the layout or meaning of a run directory changes incompatibly.
 RUN_FORMAT_VERSION = 3
@@ -243,6 +253,39 @@ def save_backtest(folder: Path, contents: BacktestContents) -> None:
     write_json(folder / BACKTEST_METRICS_FILE, contents.summary)
     save_figure(contents.figure, folder / BACKTEST_PLOT_FILE)
     (folder / CONFIG_FILE).write_text(dump_config(contents.config), encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class TuneContents:
+    """Everything a tune folder holds, ready to write.
+
+    Attributes:
+        trials: one row per trial (`trials.csv`).
+        summary: the defaults' and the best score, the space, the counts (`tune.json`).
+        best_config: the config of the best trial, complete (`best.yaml`).
+        trials_figure, importance_figure: `trials.png`, `importance.png`.
+        study: the study's journal file, copied in as `study.journal`.
+        config: the config as given, the defaults of the search (`config.yaml`).
+    """
+
+    trials: pd.DataFrame
+    summary: dict[str, Any]
+    config: Config
+    best_config: Config
+    trials_figure: Figure
+    importance_figure: Figure
+    study: Path
+
+
+def save_tune(folder: Path, contents: TuneContents) -> None:
+    """Write every file of a tune folder into `folder`, a staging folder."""
+    contents.trials.to_csv(folder / TRIALS_FILE, index=False)
+    write_json(folder / TUNE_SUMMARY_FILE, contents.summary)
+    (folder / CONFIG_FILE).write_text(dump_config(contents.config), encoding="utf-8")
+    (folder / BEST_CONFIG_FILE).write_text(dump_config(contents.best_config), encoding="utf-8")
+    save_figure(contents.trials_figure, folder / TRIALS_PLOT_FILE)
+    save_figure(contents.importance_figure, folder / IMPORTANCE_PLOT_FILE)
+    shutil.copyfile(contents.study, folder / STUDY_FILE)
 
 
 def build_manifest(config: Config, checksum: str | None) -> dict[str, Any]:

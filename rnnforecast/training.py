@@ -86,6 +86,8 @@ def train(
     final = run_dir or default_run_dir(plan.config)
     levels = tuple(plan.config.intervals.levels)
     with staged_directory(final) as folder:
+        # Listeners (trackers) may write into the run while it is being staged.
+        events.emit("run", "start", folder=folder, final=final, config=plan.config)
         holdout, assessment = fit_and_assess(plan, dataset, points, progress, events)
         with events.step("test forecasts + metrics"):
             scored = score_part(
@@ -107,6 +109,7 @@ def train(
             **assessment.summary(plan.config.model.guard),
             "training": _training_summary(holdout, saved if refitted else None),
         }
+        events.emit("metrics", "test", metrics=metrics)
         with events.step("plots"):
             # The past as the scored model saw it (out of sample over the test part), the
             # future from the saved one.
@@ -465,6 +468,7 @@ class _EpochReporter:
         class ReportEpoch(keras.callbacks.Callback):
             def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
                 losses = {key: float(value) for key, value in (logs or {}).items()}
+                losses.setdefault("learning_rate", _learning_rate(self.model))
                 reporter.events.emit(
                     "epoch",
                     reporter.phase,
@@ -476,6 +480,11 @@ class _EpochReporter:
                 )
 
         return ReportEpoch()
+
+
+def _learning_rate(model: Any) -> float:
+    """The optimizer's current learning rate (Keras does not put it in the epoch logs)."""
+    return float(np.asarray(model.optimizer.learning_rate))
 
 
 def window_pipeline(

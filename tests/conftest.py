@@ -179,3 +179,24 @@ def synthetic_split(*overrides: str):
     config = load_config(None, list(overrides))
     dataset = synthetic_dataset(config.data)
     return config, dataset, split_points(dataset, config)
+
+
+# A search small enough for the tests: two folds, one model per fold, two trials.
+TUNE_OVERRIDES = [
+    *TINY_OVERRIDES,
+    "training.refit=false",
+    "tune.folds=2",
+    "tune.trials=2",
+    "tune.space={model.units: [4, 8], training.learning_rate: {low: 0.001, high: 0.01, log: true}}",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_tune(tmp_path_factory: pytest.TempPathFactory):
+    """One finished search on the tiny synthetic series, shared by the tests that read it."""
+    from rnnforecast.config import load_config
+    from rnnforecast.tuning import tune
+
+    folder = tmp_path_factory.mktemp("tune")
+    config = load_config(None, [*TUNE_OVERRIDES, f"output.dir={folder}"])
+    return tune(config, folder / "search", train_best=True)

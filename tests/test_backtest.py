@@ -8,6 +8,7 @@ from rnnforecast.backtest import backtest, fold_cuts, run_backtest
 from rnnforecast.config import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.errors import ConfigError
+from rnnforecast.events import Events
 from rnnforecast.run import BACKTEST_FILE, BACKTEST_METRICS_FILE, BACKTEST_PLOT_FILE
 from tests.conftest import TINY_OVERRIDES
 
@@ -25,8 +26,13 @@ def test_folds_end_a_horizon_before_the_end_and_step_back():
 
 def test_backtest_scores_each_fold_against_the_baselines():
     dataset = synthetic_dataset(tiny().data)
-    result = backtest(tiny(), folds=2, step=6, dataset=dataset)
+    seen = []
+    result = backtest(tiny(), folds=2, step=6, dataset=dataset, events=Events(seen.append))
     assert [fold["fold"] for fold in result.folds] == [1, 2]
+    folds = [(event.name, event.fields["fold"]) for event in seen if event.kind == "fold"]
+    assert folds == [("start", 1), ("end", 1), ("start", 2), ("end", 2)]
+    ends = [event.fields["metrics"] for event in seen if event.name == "end"]
+    assert ends == result.folds, "each fold's figures as soon as it is scored"
     assert result.folds[0]["origins"] == {"synthetic series": "229"}
     assert result.folds[1]["origins"] == {"synthetic series": "235"}
     assert result.overall["windows"] == 2

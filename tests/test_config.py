@@ -5,7 +5,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rnnforecast.config import Config, ConfigLoader, SplitConfig, dump_config, load_config
+from rnnforecast.config import (
+    Config,
+    ConfigLoader,
+    SplitConfig,
+    config_from_dict,
+    dump_config,
+    load_config,
+)
 from rnnforecast.errors import ConfigError
 from tests.conftest import PEAK_RSS_KIB, REPO
 
@@ -347,3 +354,35 @@ def test_messages_quote_a_bounded_part_of_the_input(tmp_path: Path):
     with pytest.raises(ConfigError) as error:
         load_config(None, [f"model.cell={huge}", f"{huge}=1"])
     assert len(str(error.value)) < 1000
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("tracking.mlflow=true", {"uri": None, "experiment": None}),
+        ("tracking.mlflow=", {"uri": None, "experiment": None}),
+        ("tracking.mlflow={uri: 'sqlite:///m.db'}", {"uri": "sqlite:///m.db", "experiment": None}),
+        ("tracking.mlflow=false", None),
+    ],
+)
+def test_mlflow_is_on_with_true_or_a_section(override: str, expected):
+    settings = load_config(None, [override]).tracking.mlflow_settings
+    assert (settings.model_dump() if settings else None) == expected
+
+
+def test_the_resolved_config_shows_the_tune_and_tracking_keys():
+    dumped = yaml.safe_load(dump_config(load_config(None)))
+    assert dumped["tune"] == {
+        "trials": 20,
+        "timeout": None,
+        "metric": "mase",
+        "folds": 3,
+        "step": None,
+        "pruning": True,
+        "seed": 0,
+        "space": None,
+    }
+    assert dumped["tracking"] == {"tensorboard": False, "mlflow": False}
+    with_space = load_config(None, ["tune.space.model.units={low: 8, high: 64}"])
+    again = config_from_dict(yaml.safe_load(dump_config(with_space)), "config.yaml")
+    assert again.tune.space == with_space.tune.space, "a dumped space loads back as it was"

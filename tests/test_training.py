@@ -232,6 +232,14 @@ def test_train_reports_each_step_and_each_epoch(tmp_path):
     ]
     assert all(e.fields["members"] == 2 and "val_loss" in e.fields for e in holdout)
     assert {event.name for event in epochs} <= {"holdout", "refit"}
+    assert all(e.fields["learning_rate"] == pytest.approx(0.001) for e in epochs)
+    [start] = [event for event in seen if event.kind == "run"]
+    assert start.fields["final"] == tmp_path / "run"
+    assert start.fields["folder"].parent == tmp_path, "the folder being staged, beside the run"
+    assert start.fields["config"].model.units == [8]
+    [final] = [event for event in seen if event.kind == "metrics"]
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert final.fields["metrics"]["model"]["mase"] == pytest.approx(saved["model"]["mase"])
 
 
 @pytest.mark.parametrize("kind", ["MemoryError", "ResourceExhaustedError"])

@@ -113,6 +113,9 @@ def test_on_a_series_with_learnable_structure_the_saved_model_is_the_network(tmp
     guard = run.metrics["guard"]
     assert guard["choice"] == "network", guard
     assert run.fallback is None
+    assert run.metrics["training"]["refit_epochs"] == [run.metrics["training"]["best_epoch"]]
+    history = pd.read_csv(run.path / "history.csv")
+    assert (history["phase"] == "refit").sum() == run.metrics["training"]["best_epoch"]
     assert guard["validation_mase"]["model"] < min(
         value for name, value in guard["validation_mase"].items() if name != "model"
     )

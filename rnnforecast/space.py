@@ -99,12 +99,16 @@ def _dimension(key: str, entry: Any, base: dict[str, Any], label: str) -> Dimens
         unique = dict(zip(labels, entry, strict=True))
         return Dimension(key, choices=tuple(unique.values()), labels=tuple(unique))
     assert isinstance(entry, RangeConfig)
+    not_numeric = ConfigError(
+        f"{where}: a range needs a numeric key; give a list of choices instead. "
+        f"Received: {key}={{low: {entry.low}, high: {entry.high}}}"
+    )
+    # A switch or a name refuses numbers outright; say so before quoting the schema's reason.
+    if isinstance(_get(Config.model_validate(base), key), bool | str):
+        raise not_numeric
     ends = [_validated(base, key, value, where, "range end") for value in (entry.low, entry.high)]
     if not all(isinstance(end, int | float) and not isinstance(end, bool) for end in ends):
-        raise ConfigError(
-            f"{where}: a range needs a numeric key; give a list of choices instead. "
-            f"Received: {key}={{low: {entry.low}, high: {entry.high}}}"
-        )
+        raise not_numeric
     integer = all(isinstance(end, int) for end in ends) and (
         entry.step is None or float(entry.step).is_integer()
     )

@@ -18,8 +18,10 @@ class Event:
     """One thing that happened.
 
     Attributes:
-        kind: `"step"` (a named step finished; `seconds` is its duration) or `"epoch"` (a
-            training epoch finished; `fields` hold member, phase, epoch and the losses).
+        kind: `"step"` (a named step finished; `seconds` is its duration), `"epoch"` (a
+            training epoch finished; `fields` hold member, phase, epoch and the losses) or
+            `"note"` (something a user should know, e.g. that a stopped run resumes; `fields`
+            hold its `text`).
         name: the step's name, e.g. `"fit"`; the phase for an epoch.
         seconds: how long the step took; for an epoch, the time since the command started.
         fields: anything else worth knowing, e.g. `{"member": 2, "epoch": 7, "loss": 0.1}`.
@@ -56,6 +58,10 @@ class Events:
         event = Event(kind, name, elapsed, fields)
         for listener in self.listeners:
             listener(event)
+
+    def note(self, text: str) -> None:
+        """Report something a user should know as a `note` event (the CLI prints it on stderr)."""
+        self.emit("note", "note", text=text)
 
     @contextlib.contextmanager
     def step(self, name: str, **fields: Any) -> Iterator[None]:

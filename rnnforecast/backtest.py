@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rnnforecast.checkpoints import Checkpoints
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset, Series, load_dataset
 from rnnforecast.errors import ConfigError
@@ -18,7 +19,7 @@ from rnnforecast.events import Events
 from rnnforecast.panels import backtest_panels
 from rnnforecast.plan import Plan, make_plan
 from rnnforecast.plots import backtest_figure
-from rnnforecast.run import BacktestContents, default_run_dir, save_backtest
+from rnnforecast.run import BacktestContents, run_destination, run_key, save_backtest
 from rnnforecast.splitting import SplitPoints, kept_validation
 from rnnforecast.staging import staged_directory
 from rnnforecast.training import Fitted, fit_and_assess, refit
@@ -58,13 +59,15 @@ def backtest(
     progress: str = "none",
     dataset: Dataset | None = None,
     events: Events | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> Backtest:
     """Evaluate the config's model at `folds` forecast origins, `step` steps apart (by default
     one horizon), the last one a horizon before the end of each series.
 
     With `refit_each_fold` a model is trained for every origin on the data before it; without,
     one model trained on the data before the first origin forecasts from every origin (faster,
-    and the later origins see a model that is older than they are).
+    and the later origins see a model that is older than they are). With `checkpoints`, each
+    fold keeps its training state in a folder of its own, so a stopped backtest resumes.
 
     Example:
         `backtest(load_config("configs/a10.yaml"), folds=4)`
@@ -79,7 +82,8 @@ def backtest(
     for fold, cut in enumerate(cuts, start=1):
         events.emit("fold", "start", fold=fold, folds=len(cuts))
         if model is None or refit_each_fold:
-            model = fit_before(config, dataset, cut, progress, events)
+            scope = None if checkpoints is None else checkpoints.scope(f"fold-{fold}")
+            model = fit_before(config, dataset, cut, progress, events, scope)
         fitted, plan = model
         origins = [np.array([position]) for position in cut]
         levels = tuple(plan.config.intervals.levels)
@@ -130,6 +134,7 @@ def fit_before(
     cut: list[int],
     progress: str,
     events: Events | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> tuple[Fitted, Plan]:
     """Train as `train` would on each series' values before `cut` only: the plan, scaler,
     early stopping on the end of that data, and the refit on all of it when configured."""
@@ -140,9 +145,9 @@ def fit_before(
         validation = kept_validation(config, validation, len(series), dataset.season_length)
         points.append(SplitPoints(len(series) - validation, len(series), len(series)))
     plan = make_plan(config, history, points, test=False)
-    fitted, _ = fit_and_assess(plan, history, points, progress, events)
+    fitted, _ = fit_and_assess(plan, history, points, progress, events, checkpoints)
     if plan.config.training.refit:
-        fitted = refit(plan, history, fitted, progress, events)
+        fitted = refit(plan, history, fitted, progress, events, checkpoints)
     return fitted, plan
 
 
@@ -163,15 +168,24 @@ def run_backtest(
     refit_each_fold: bool,
     progress: str,
     events: Events | None = None,
+    restart: bool = False,
 ) -> tuple[Backtest, Path]:
     """`backtest` and its files written atomically to `output`
-    (`<output.dir>/<output.name>-backtest-<time>` by default)."""
+    (`<output.dir>/<output.name>-backtest-<time>` by default). A backtest of the same config,
+    data and folds that was stopped before it was complete resumes with its finished folds,
+    unless `restart`."""
     dataset = load_dataset(config.data)
-    final = output or default_run_dir(config, suffix="-backtest")
     events = events or Events()
-    with staged_directory(final) as folder:
-        events.emit("run", "start", folder=folder, final=final, config=config)
-        result = backtest(config, folds, step, refit_each_fold, progress, dataset, events)
+    step = step or config.window.horizon
+    key = run_key(config, dataset.checksum, folds=folds, step=step, refit=refit_each_fold)
+    destination = run_destination(config, output, key, suffix="-backtest")
+    with staged_directory(destination, restart, events.note) as staging:
+        # Listeners (trackers) may write into the folder while it is being staged.
+        events.emit("run", "start", folder=staging.path, final=staging.final, config=config)
+        checkpoints = Checkpoints(staging.state, events)
+        result = backtest(
+            config, folds, step, refit_each_fold, progress, dataset, events, checkpoints
+        )
         summary = {
             "folds": result.folds,
             "overall": result.overall,
@@ -180,6 +194,7 @@ def run_backtest(
         events.emit("metrics", "backtest", metrics=result.overall)
         figure = backtest_figure(backtest_panels(result.scored, dataset, result.plan.horizon))
         save_backtest(
-            folder, BacktestContents(result.pairs(dataset), summary, figure, result.plan.config)
+            staging.path,
+            BacktestContents(result.pairs(dataset), summary, figure, result.plan.config),
         )
-    return result, final
+    return result, staging.final

@@ -31,9 +31,11 @@ from rnnforecast.errors import (
 # Kept in step with README's table of exit codes (a test compares them).
 EXIT_CODES = (
     "Exit codes: 0 success, 1 internal error, 2 usage error, 3 config error, 4 data error, "
-    "5 run-directory error, 6 output error (including a result written whose report could "
-    "not be printed), 130 interrupted (Ctrl-C, SIGTERM, SIGHUP), 141 stdout closed by its "
-    "reader (e.g. `| head`)."
+    "5 run-directory error (missing, incomplete, damaged or foreign), 6 output error "
+    "(including a result written whose report could not be printed), 7 busy (another process "
+    "is writing the same run directory or backtest folder; retry later), 130 interrupted "
+    "(Ctrl-C, SIGTERM, SIGHUP; a stopped train or backtest resumes when run again), 141 stdout "
+    "closed by its reader (e.g. `| head`)."
 )
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 # What an `Error:` report prints at most, whatever the message holds.
@@ -75,6 +77,14 @@ FutureFile = Annotated[
     ),
 ]
 RunDirectory = Annotated[Path, typer.Argument(help="A run directory written by `train`.")]
+Restart = Annotated[
+    bool,
+    typer.Option(
+        "--restart",
+        help="Start over: discard what an unfinished run of the same command (stopped or "
+        "killed before it was complete) has done. By default the same command resumes it.",
+    ),
+]
 Overrides = Annotated[
     list[str] | None,
     typer.Option(
@@ -146,9 +156,13 @@ def train(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress; print only the run directory.")
     ] = False,
+    restart: Restart = False,
     verbose: Verbose = False,
 ) -> None:
     """Train a model and write a run directory (model, scaler, config, metrics, plots).
+
+    A run stopped before it was complete (killed, interrupted) resumes where it stopped when
+    the same command runs again, and ends with the same results.
 
     Example: rnnforecast train configs/a10.yaml --set training.epochs=50 --tensorboard
     """
@@ -168,8 +182,13 @@ def train(
         from rnnforecast.training import train as train_run
 
         with tracked(settings, "train") as tracking:
-            progress = "none" if quiet else "auto"
-            run = train_run(settings, run_dir=run_dir, progress=progress, events=Events(tracking))
+            run = train_run(
+                settings,
+                run_dir=run_dir,
+                progress="none" if quiet else "auto",
+                events=Events(tracking, _print_note),
+                restart=restart,
+            )
             outcome.written = ("the run", run.path)
             tracking.finished(run.path)
         if quiet:
@@ -407,12 +426,14 @@ def backtest(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress; print only the output folder.")
     ] = False,
+    restart: Restart = False,
     verbose: Verbose = False,
 ) -> None:
     """Rolling-origin evaluation: at each origin, fit the scaler and the model on the data
     before it only, forecast the horizon, and score it next to naive, seasonal naive, drift and
     mean.
-    Writes backtest.csv (every forecast/actual pair), backtest.json and backtest.png.
+    Writes backtest.csv (every forecast/actual pair), backtest.json and backtest.png. A
+    backtest stopped before it was complete resumes with its finished folds when run again.
 
     Example: rnnforecast backtest configs/a10.yaml --folds 4 --step 6
     """
@@ -435,7 +456,8 @@ def backtest(
                 step,
                 refit,
                 "none" if quiet else "auto",
-                events=Events(tracking),
+                Events(tracking, _print_note),
+                restart,
             )
             outcome.written = ("the backtest", folder)
             tracking.finished(folder)
@@ -654,6 +676,13 @@ def validate(
         typer.echo(dump_config(plan.config), nl=False)
 
 
+def _print_note(event: Any) -> None:
+    """Print a library's note (a run resumed, a stale state discarded) on stderr."""
+    if event.kind == "note":
+        with contextlib.suppress(OSError):  # a note; stderr may be gone
+            typer.echo(f"Note: {event.fields['text']}", err=True)
+
+
 def _write_table(frame: Any, path: Path, suffix: str) -> None:
     if suffix.lower() in (".parquet", ".pq"):
         frame.to_parquet(path, index=False)
@@ -725,7 +754,7 @@ def _report(error: Exception | KeyboardInterrupt, outcome: Outcome, verbose: boo
     if isinstance(error, RnnForecastError):
         message = str(error)
     elif isinstance(error, KeyboardInterrupt):
-        message = "interrupted; nothing was written."
+        message = "interrupted; the result was not written."
     elif isinstance(error, OSError) and error.errno in OUTPUT_ERRNOS | {errno.EPIPE}:
         message = f"cannot write the output ({error.strerror or error}). Nothing was written."
     else:

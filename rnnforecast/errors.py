@@ -3,7 +3,8 @@ helpers that keep what their messages quote of the input short.
 
 The exit codes are part of the command-line contract (see README, "Exit codes"):
 0 success, 1 unexpected internal error, 2 command-line usage error (Typer), 3 config error,
-4 data error, 5 run-directory error, 6 output error, 130 interrupted, 141 stdout closed.
+4 data error, 5 run-directory error, 6 output error, 7 busy (another process writes the same run
+directory), 130 interrupted, 141 stdout closed.
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ class OutputError(RnnForecastError):
     """A run directory or output file cannot be written where it was asked for."""
 
     exit_code = 6
+
+
+class BusyError(RnnForecastError):
+    """Another process holds the lock of the run directory or backtest folder asked for: it is
+    writing it right now. Nothing was touched; waiting for that process and retrying is safe."""
+
+    exit_code = 7
 
 
 INTERRUPTED_EXIT_CODE = 130

@@ -22,8 +22,9 @@ class Event:
             training epoch finished; `fields` hold member, phase, epoch, the losses and the
             learning rate), `"run"` (name `"start"`: the folder being staged, its final path
             and the resolved config), `"fold"` (name `"start"` or `"end"` of a backtest fold;
-            at the end its metrics), `"metrics"` (the final figures of a command) or
-            `"trial"` (a finished trial of `tune`).
+            at the end its metrics), `"metrics"` (the final figures of a command), `"trial"`
+            (a finished trial of `tune`) or `"note"` (something a user should know, e.g. that
+            a stopped run resumes; `fields` hold its `text`).
         name: the step's name, e.g. `"fit"`; the phase for an epoch.
         seconds: how long the step took; for an epoch, the time since the command started.
         fields: anything else worth knowing, e.g. `{"member": 2, "epoch": 7, "loss": 0.1}`.
@@ -60,6 +61,10 @@ class Events:
         event = Event(kind, name, elapsed, fields)
         for listener in self.listeners:
             listener(event)
+
+    def note(self, text: str) -> None:
+        """Report something a user should know as a `note` event (the CLI prints it on stderr)."""
+        self.emit("note", "note", text=text)
 
     @contextlib.contextmanager
     def step(self, name: str, **fields: Any) -> Iterator[None]:

@@ -102,6 +102,8 @@ class Calibration:
         rms = np.asarray(data["rms"], dtype=np.float64)
         if not (len(rows) == len(count) == len(rms)):
             raise ValueError("`errors`, `count` and `rms` differ in length")
+        if not np.isfinite(rms).all() or (rms < 0).any() or (count < 0).any():
+            raise ValueError("`rms` must be finite and non-negative, `count` non-negative")
         for row, total in zip(rows, count, strict=True):
             if len(row) > total or (len(row) and (np.diff(row) < 0).any()):
                 raise ValueError("errors must be sorted and no more than their count")

@@ -3,33 +3,40 @@ them, loading a run back, and the manifest.
 
 Every file name of a run lives here and nowhere else. `save_run` writes every file of a run
 into a staging folder (see `staging.staged_directory`), which becomes the run directory only
-when complete; `load_run` reads it back and refuses a run it cannot trust.
+when complete, and writes last the manifest with the size and SHA-256 of every other file.
+`load_run` reads it back and refuses a run it cannot trust: before it reads anything else, every
+file the manifest lists must be a regular file of the recorded size and checksum.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import platform
 import shutil
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
-from matplotlib.figure import Figure
 
 from rnnforecast.baselines import BASELINES
 from rnnforecast.config import Config, config_from_dict, dump_config
-from rnnforecast.errors import ConfigError, RunError, check_path
+from rnnforecast.errors import ConfigError, RunError, check_path, quoted
 from rnnforecast.forecaster import Forecaster, InputLayout, Member
 from rnnforecast.intervals import Calibration
 from rnnforecast.plan import Plan
-from rnnforecast.plots import save_figure
 from rnnforecast.scaling import Scaler
+from rnnforecast.staging import Destination
+
+if TYPE_CHECKING:  # matplotlib and pandas load in a second; only writing a run needs them
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 MODELS_DIR = "models"
 SCALER_FILE = "scaler.json"
@@ -64,9 +71,15 @@ TRIALS_PLOT_FILE = "trials.png"
 IMPORTANCE_PLOT_FILE = "importance.png"
 STUDY_FILE = "study.journal"
 
-# Bumped when the layout or meaning of a run directory changes incompatibly.
-RUN_FORMAT_VERSION = 3
+# Bumped when the layout or meaning of a run directory changes incompatibly (4: the manifest
+# lists every file with its size and SHA-256).
+RUN_FORMAT_VERSION = 4
 PACKAGES = ("rnnforecast", "tensorflow", "keras", "numpy", "pandas", "pydantic")
+# No file of a run is larger: the largest network the limits allow, with its optimizer state,
+# stays far below it; a larger file is damaged or not a run's at all, refused before reading.
+MAX_RUN_FILE_BYTES = 16 << 30
+MAX_MANIFEST_BYTES = 16 << 20
+HASH_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -113,13 +126,15 @@ class Run:
         for member in self.plan.members:
             number, lookback = member.number, member.lookback
             path = self.path / member_file(number)
+            _check_model_file(path)
             try:
                 model = keras.models.load_model(path, compile=False)
             except Exception as error:  # Keras raises many types for damaged archives
+                detail = str(error).splitlines()[0][:200] if str(error) else ""
                 raise RunError(
-                    f"{path}: cannot load the model ({type(error).__name__}: "
-                    f"{str(error).splitlines()[0] if str(error) else ''}). The run directory is "
-                    "damaged or from an incompatible Keras version; train the run again."
+                    f"{path}: the model file is damaged, or was written by an incompatible "
+                    "Keras version: Keras cannot load it. Train the run again. "
+                    f"Received: {type(error).__name__}: {detail}"
                 ) from None
             shapes = {tensor.name: tuple(tensor.shape) for tensor in model.inputs}
             expected = {"window": (None, lookback, layout.features)}
@@ -154,6 +169,35 @@ def default_run_dir(config: Config, now: datetime | None = None, suffix: str = "
     """`<output.dir>/<output.name><suffix>-<UTC timestamp>`."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     return config.output.dir / f"{config.output.name}{suffix}-{stamp}"
+
+
+def run_key(config: Config, checksum: str | None, **extra: Any) -> str:
+    """SHA-256 of what a result depends on: the config, the data's checksum, the run format,
+    the package versions and `extra` (a backtest's folds). A staged run is resumed only by a
+    run of the same key."""
+    text = json.dumps(
+        {
+            "config": dump_config(config),
+            "data": checksum,
+            "format": RUN_FORMAT_VERSION,
+            "packages": package_versions(),
+            **extra,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_destination(config: Config, given: Path | None, key: str, suffix: str = "") -> Destination:
+    """Where a run (`suffix` "-backtest": a backtest folder) goes: the folder given, or
+    `default_run_dir`, whose time changes from one start to the next, so its staging folder is
+    named by `<output.name><suffix>` and `key` instead: the same command run again finds it."""
+    what = "backtest folder" if suffix else "run directory"
+    if given is not None:
+        return Destination.of(given, key, what)
+    family = f"{config.output.name}{suffix}"
+    return Destination.keyed(default_run_dir(config, suffix=suffix), key, family, what)
 
 
 def json_text(data: dict[str, Any]) -> str:
@@ -204,7 +248,10 @@ class RunContents:
 
 
 def save_run(folder: Path, contents: RunContents) -> None:
-    """Write every file of a run into `folder`, a staging folder (`staging.staged_directory`)."""
+    """Write every file of a run into `folder`, a staging folder (`staging.staged_directory`),
+    the manifest last, with the size and SHA-256 of every other file."""
+    from rnnforecast.plots import save_figure
+
     (folder / MODELS_DIR).mkdir()
     for number, member in enumerate(contents.forecaster.members, start=1):
         member.model.save(folder / member_file(number))
@@ -227,7 +274,22 @@ def save_run(folder: Path, contents: RunContents) -> None:
     contents.test_forecasts.to_csv(folder / FORECAST_TEST_FILE, index=False)
     save_figure(contents.forecast_figure, folder / FORECAST_PLOT_FILE)
     save_figure(contents.loss_figure, folder / LOSS_PLOT_FILE)
-    write_json(folder / MANIFEST_FILE, contents.manifest)
+    write_json(folder / MANIFEST_FILE, {**contents.manifest, "files": file_records(folder)})
+
+
+def file_records(folder: Path) -> dict[str, dict[str, Any]]:
+    """Per file below `folder` (its path relative to it, with `/`), its size and SHA-256; the
+    manifest itself left out."""
+    records = {}
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        # TensorBoard logs are for people, not for loading the run, and their writer may still
+        # append to them when the run is complete.
+        if name.split("/")[0] == TENSORBOARD_DIR:
+            continue
+        if path.is_file() and name != MANIFEST_FILE:
+            records[name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+    return records
 
 
 @dataclass(frozen=True)
@@ -249,6 +311,8 @@ class BacktestContents:
 
 def save_backtest(folder: Path, contents: BacktestContents) -> None:
     """Write every file of a backtest into `folder`, a staging folder."""
+    from rnnforecast.plots import save_figure
+
     contents.pairs.to_csv(folder / BACKTEST_FILE, index=False)
     write_json(folder / BACKTEST_METRICS_FILE, contents.summary)
     save_figure(contents.figure, folder / BACKTEST_PLOT_FILE)
@@ -279,6 +343,8 @@ class TuneContents:
 
 def save_tune(folder: Path, contents: TuneContents) -> None:
     """Write every file of a tune folder into `folder`, a staging folder."""
+    from rnnforecast.plots import save_figure
+
     contents.trials.to_csv(folder / TRIALS_FILE, index=False)
     write_json(folder / TUNE_SUMMARY_FILE, contents.summary)
     (folder / CONFIG_FILE).write_text(dump_config(contents.config), encoding="utf-8")
@@ -289,18 +355,13 @@ def save_tune(folder: Path, contents: TuneContents) -> None:
 
 
 def build_manifest(config: Config, checksum: str | None) -> dict[str, Any]:
-    """Versions, data checksum, seed and creation time: what is needed to trust a run later."""
-    versions = {}
-    for package in PACKAGES:
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = None
+    """Versions, data checksum, seed and creation time: what is needed to trust a run later
+    (`save_run` adds the files)."""
     return {
         "format_version": RUN_FORMAT_VERSION,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
-        "packages": versions,
+        "packages": package_versions(),
         "data": {
             "source": config.data.source,
             "path": str(config.data.path) if config.data.path else None,
@@ -310,8 +371,23 @@ def build_manifest(config: Config, checksum: str | None) -> dict[str, Any]:
     }
 
 
+def package_versions() -> dict[str, str | None]:
+    """The installed version of each package a run's results depend on."""
+    versions: dict[str, str | None] = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
 def load_run(path: Path | str) -> Run:
     """Load a run directory's config, scaler, manifest and metrics (not yet the model).
+
+    Every file the manifest lists is checked first (a regular file, its size, then its
+    SHA-256, read in chunks), so a damaged file, one from another run, a link or a device is
+    refused before anything is read from it.
 
     Raises:
         RunError: the folder is missing, incomplete, damaged or of another format version.
@@ -320,23 +396,29 @@ def load_run(path: Path | str) -> Run:
     folder = Path(path)
     if not folder.is_dir():
         raise RunError(f"{folder}: run directory not found. Pass the folder `train` printed.")
-    # The version first: a run of another format may lack files this one needs.
-    if (folder / MANIFEST_FILE).is_file():
-        found = _read_json(folder / MANIFEST_FILE).get("format_version")
-        if found != RUN_FORMAT_VERSION:
-            raise RunError(
-                f"{folder}: run format version {found!r} is not supported by this rnnforecast "
-                f"(expects {RUN_FORMAT_VERSION}). Train the run again with this version."
-            )
-    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
-    if not (folder / MODELS_DIR).is_dir():
-        missing.insert(0, f"{MODELS_DIR}/")
-    if missing:
+    manifest = _read_manifest(folder)
+    if manifest is None:
+        missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+        if not (folder / MODELS_DIR).is_dir():
+            missing.insert(0, f"{MODELS_DIR}/")
         raise RunError(
             f"{folder}: not a complete run directory (missing {', '.join(missing)}). "
             "Train again to recreate it."
         )
-    manifest = _read_json(folder / MANIFEST_FILE)
+    # The version first: a run of another format may lack files this one needs.
+    found = manifest.get("format_version")
+    if found != RUN_FORMAT_VERSION:
+        raise RunError(
+            f"{folder}: run format version {quoted(found)} is not supported by this rnnforecast "
+            f"(expects {RUN_FORMAT_VERSION}). Train the run again with this version."
+        )
+    files = verify_files(folder, manifest)
+    unlisted = [name for name in REQUIRED_FILES if name != MANIFEST_FILE and name not in files]
+    if unlisted:
+        raise RunError(
+            f"{folder / MANIFEST_FILE}: does not list {', '.join(unlisted)}, which every run "
+            "has. The run directory is damaged; train the run again."
+        )
     try:
         raw = yaml.safe_load((folder / CONFIG_FILE).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
@@ -352,6 +434,13 @@ def load_run(path: Path | str) -> Run:
     split = _read_json(folder / SPLIT_FILE)
     parts = _forecaster_parts(folder / FORECASTER_FILE, scaler, plan.horizon)
     run = Run(folder, plan, scaler, manifest, _read_json(folder / METRICS_FILE), split, *parts)
+    members = [member_file(member.number) for member in plan.members]
+    if unlisted := [name for name in members if name not in files]:
+        raise RunError(
+            f"{folder / MANIFEST_FILE}: does not list {', '.join(unlisted)}, but {CONFIG_FILE} "
+            f"says the run has {len(members)} member(s). The run directory is damaged or was "
+            "mixed up; train the run again."
+        )
     if scaler.columns() != {run.features}:
         raise RunError(
             f"{folder / SCALER_FILE}: expected {run.features} value(s) per series (target and "
@@ -389,6 +478,131 @@ def _forecaster_parts(
             f"says horizon {horizon}. The run directory was edited or mixed up; train again."
         )
     return fallback, calibration, scales
+
+
+def _read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest, read only if it is a regular file of a sane size; None when absent."""
+    path = folder / MANIFEST_FILE
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise RunError(f"{path}: cannot read it ({error}). The run directory is damaged.") from None
+    _check_regular(path, info, MAX_MANIFEST_BYTES)
+    return _read_json(path)
+
+
+def verify_files(folder: Path, manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Check every file `manifest` lists in `folder`: inside it, a regular file (never a link,
+    device or pipe), of the recorded size, then of the recorded SHA-256, all before any is
+    read otherwise. Returns the listed files.
+
+    Raises:
+        RunError: naming the first file that is missing, of another kind, size or checksum.
+    """
+    where = folder / MANIFEST_FILE
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise RunError(
+            f"{where}: lists no files (`files`: each file's size and SHA-256), which every run "
+            "of this format has. The run directory is damaged; train the run again."
+        )
+    checked, missing = [], []
+    for name, entry in files.items():
+        parts = str(name).split("/")
+        if not name or str(name).startswith("/") or ".." in parts or "" in parts:
+            raise RunError(
+                f"{where}: lists {quoted(name)}, which is not a file inside the run directory. "
+                "The run directory is damaged; train the run again."
+            )
+        try:
+            size, digest = int(entry["size"]), str(entry["sha256"])
+        except (KeyError, TypeError, ValueError):
+            raise RunError(
+                f"{where}: the entry of {quoted(name)} lacks a size or SHA-256. The run "
+                f"directory is damaged; train the run again. Received: {quoted(entry)}"
+            ) from None
+        path = folder / name
+        try:
+            info = path.lstat()
+        except (FileNotFoundError, NotADirectoryError):
+            missing.append(name)
+            continue
+        except OSError as error:
+            raise RunError(f"{path}: cannot read it ({error}).") from None
+        _check_regular(path, info, MAX_RUN_FILE_BYTES)
+        if info.st_size != size:
+            raise RunError(
+                f"{path}: {info.st_size:,} bytes, but {MANIFEST_FILE} records {size:,}: the file "
+                "is damaged (cut short?), edited, or comes from another run. Train the run again. "
+                f"Received: size={info.st_size}, expected size={size}"
+            )
+        checked.append((path, digest))
+    if missing:
+        raise RunError(
+            f"{folder}: not a complete run directory (missing {', '.join(missing)}). "
+            "Train again to recreate it."
+        )
+    for path, digest in checked:
+        found = _sha256(path)
+        if found != digest:
+            raise RunError(
+                f"{path}: damaged, edited, or from another run: its SHA-256 is not the one "
+                f"{MANIFEST_FILE} records. Train the run again. Received: sha256={found[:16]}..., "
+                f"expected sha256={digest[:16]}..."
+            )
+    return files
+
+
+def _check_regular(path: Path, info: os.stat_result, limit: int) -> None:
+    """Refuse anything but a regular file of at most `limit` bytes, from its `lstat`."""
+    if not stat.S_ISREG(info.st_mode):
+        kind = (
+            "a symbolic link"
+            if stat.S_ISLNK(info.st_mode)
+            else "a folder"
+            if stat.S_ISDIR(info.st_mode)
+            else "a device, pipe or socket"
+        )
+        raise RunError(
+            f"{path}: {kind}, not a regular file. A run directory holds regular files only, so "
+            "it is refused before being read: the run directory is damaged or was tampered "
+            "with. Train the run again."
+        )
+    if info.st_size > limit:
+        raise RunError(
+            f"{path}: {info.st_size:,} bytes, more than any run's file ({limit:,} at most). The "
+            "run directory is damaged; train the run again."
+        )
+
+
+def _check_model_file(path: Path) -> None:
+    """A model file must be a regular file of a sane size, checked before Keras reads it."""
+    try:
+        info = path.lstat()
+    except OSError as error:
+        raise RunError(f"{path}: cannot read it ({error}). Train the run again.") from None
+    _check_regular(path, info, MAX_RUN_FILE_BYTES)
+
+
+def _sha256(path: Path) -> str:
+    """SHA-256 of a regular file, read in chunks; never follows a link or waits on a pipe."""
+    digest = hashlib.sha256()
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        raise RunError(f"{path}: cannot read it ({error}). Train the run again.") from None
+    try:
+        info = os.fstat(handle)
+        _check_regular(path, info, MAX_RUN_FILE_BYTES)
+        while chunk := os.read(handle, HASH_CHUNK):
+            digest.update(chunk)
+    except OSError as error:
+        raise RunError(f"{path}: cannot read it ({error}). Train the run again.") from None
+    finally:
+        os.close(handle)
+    return digest.hexdigest()
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,26 @@ class Scaler:
             len(center[key]) != len(scale[key]) for key in center
         ):
             raise RunError("scaler.json is malformed: centers and scales do not match.")
+        if method not in METHODS:
+            raise RunError(
+                f"scaler.json is malformed: unknown method {method[:40]!r} (expected one of "
+                f"{', '.join(METHODS)}). The run directory is damaged; train the run again."
+            )
+        for key in center:
+            # A scale of 0, NaN or infinity would forecast NaN or 1e300 and blame the data.
+            bad = [
+                (name, value)
+                for name, values in (("center", center[key]), ("scale", scale[key]))
+                for value in values
+                if not math.isfinite(value) or (name == "scale" and value <= 0)
+            ]
+            if bad:
+                name, value = bad[0]
+                raise RunError(
+                    f"scaler.json: series {key[:40]!r} has {name} {value!r}; every center must be "
+                    "a finite number and every scale a finite number above 0. The run directory "
+                    f"is damaged; train the run again. Received: {name}={value!r}"
+                )
         return cls(method, center, scale, log)
 
     def columns(self) -> set[int]:

@@ -4,6 +4,7 @@ history, save, in that order."""
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -15,6 +16,7 @@ import pandas as pd
 
 from rnnforecast import interruption
 from rnnforecast.backend import import_keras, import_tensorflow, seed_everything
+from rnnforecast.checkpoints import Checkpoints, FitUnit
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset, load_dataset
 from rnnforecast.errors import ConfigError
@@ -30,8 +32,9 @@ from rnnforecast.run import (
     Run,
     RunContents,
     build_manifest,
-    default_run_dir,
     load_run,
+    run_destination,
+    run_key,
     save_run,
 )
 from rnnforecast.scaling import Scaler, series_key
@@ -62,15 +65,20 @@ def train(
     run_dir: Path | None = None,
     progress: str = "auto",
     events: Events | None = None,
+    restart: bool = False,
 ) -> Run:
     """Train the model a config describes and write its run directory.
+
+    A run of the same config and data that was stopped before it was complete (killed, or
+    interrupted) is resumed where it stopped, and ends as it would have (see `checkpoints`).
 
     Args:
         config: a validated config (see `load_config`).
         run_dir: where the run goes; `<output.dir>/<output.name>-<timestamp>` by default.
         progress: `"bar"` (Keras' progress bar), `"epoch"` (one line per epoch), `"none"`, or
             `"auto"`: the bar on a terminal, one line per epoch otherwise (cron logs).
-        events: receives each step with its duration and each epoch (see `events.Events`).
+        events: receives each step with its duration, each epoch and notes (resuming).
+        restart: discard the state of such an unfinished run and start over.
 
     Returns:
         The finished `Run`; its `metrics` hold the test scores next to the naive baselines.
@@ -83,12 +91,13 @@ def train(
         dataset = load_dataset(config.data)
         points = split_points(dataset, config)
         plan = make_plan(config, dataset, points)
-    final = run_dir or default_run_dir(plan.config)
+    destination = run_destination(plan.config, run_dir, run_key(plan.config, dataset.checksum))
     levels = tuple(plan.config.intervals.levels)
-    with staged_directory(final) as folder:
+    with staged_directory(destination, restart, events.note) as staging:
         # Listeners (trackers) may write into the run while it is being staged.
-        events.emit("run", "start", folder=folder, final=final, config=plan.config)
-        holdout, assessment = fit_and_assess(plan, dataset, points, progress, events)
+        events.emit("run", "start", folder=staging.path, final=staging.final, config=plan.config)
+        checkpoints = Checkpoints(staging.state, events)
+        holdout, assessment = fit_and_assess(plan, dataset, points, progress, events, checkpoints)
         with events.step("test forecasts + metrics"):
             scored = score_part(
                 holdout.forecaster,
@@ -100,7 +109,7 @@ def train(
         saved, history = holdout, holdout.history.assign(phase=HOLDOUT)
         refitted = plan.config.training.refit
         if refitted:
-            saved = refit(plan, dataset, holdout, progress, events)
+            saved = refit(plan, dataset, holdout, progress, events, checkpoints)
             history = pd.concat([history, saved.history.assign(phase=REFIT)])
         metrics = {
             "part": "test",
@@ -122,7 +131,7 @@ def train(
             )
         with events.step("save run"):
             save_run(
-                folder,
+                staging.path,
                 RunContents(
                     config=plan.config,
                     forecaster=saved.forecaster,
@@ -135,7 +144,7 @@ def train(
                     manifest=build_manifest(plan.config, dataset.checksum),
                 ),
             )
-    return load_run(final)
+    return load_run(staging.final)
 
 
 def out_of_memory_is_a_config_error(fit: Callable[..., Fitted]) -> Callable[..., Fitted]:
@@ -171,12 +180,14 @@ def fit_forecaster(
     progress: str,
     epochs: list[int] | None = None,
     events: Events | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> Fitted:
     """Fit the scaler on each series' training part, then every ensemble member on the
     windows whose targets lie in it, early-stopped on the validation part.
 
     Args:
         epochs: per member, train exactly this many epochs without early stopping (a refit).
+        checkpoints: where each member's training state is saved, and resumed from.
     """
     events = events or Events()
     phase = HOLDOUT if epochs is None else REFIT
@@ -187,6 +198,7 @@ def fit_forecaster(
     keys = [series_key(series.id) for series in dataset.series]
     members, summaries, histories = [], [], []
     for member in plan.members:
+        unit = None if checkpoints is None else checkpoints.unit(phase, [member.number])
         with events.step("seed"):
             seed_everything(member.seed)
         with events.step("scaling + windows"):
@@ -200,17 +212,24 @@ def fit_forecaster(
         member_epochs = None if epochs is None else epochs[member.number - 1]
         if epochs is None and baseline_only(plan, points):
             member_epochs = 0
-        with events.step("fit", member=member.number, phase=phase):
-            summary, history = fit(
-                model,
-                (model_inputs(training, layout, keys), training),
-                (model_inputs(validation, layout, keys), validation),
-                plan,
-                progress,
-                member_epochs,
-                member,
-                _EpochReporter(events, member.number, len(plan.members), phase),
-            )
+        finished = None if unit is None else unit.restore_finished(model)
+        if finished is not None:
+            [summary], history = finished.summaries, finished.history
+        else:
+            with events.step("fit", member=member.number, phase=phase):
+                summary, history = fit(
+                    model,
+                    (model_inputs(training, layout, keys), training),
+                    (model_inputs(validation, layout, keys), validation),
+                    plan,
+                    progress,
+                    member_epochs,
+                    member,
+                    _EpochReporter(events, member.number, len(plan.members), phase),
+                    unit,
+                )
+            if unit is not None:
+                unit.finish(model, [summary], history)
         members.append(Member(model, member.lookback))
         summaries.append(summary)
         histories.append(history.assign(member=member.number))
@@ -224,11 +243,14 @@ def fit_and_assess(
     points: list[SplitPoints],
     progress: str,
     events: Events | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> tuple[Fitted, Assessment]:
     """The holdout fit, then the guard and the calibration of its intervals on the data
     before the test part (see `validation.assess`)."""
     events = events or Events()
-    holdout = fit_forecaster(plan, dataset, points, progress, events=events)
+    holdout = fit_forecaster(
+        plan, dataset, points, progress, events=events, checkpoints=checkpoints
+    )
     with events.step("validation"):
         forecaster, assessment = assess(
             holdout.forecaster, dataset, points, plan, baseline_only(plan, points)
@@ -277,7 +299,12 @@ def baseline_only(plan: Plan, points: list[SplitPoints]) -> bool:
 
 
 def refit(
-    plan: Plan, dataset: Dataset, holdout: Fitted, progress: str, events: Events | None = None
+    plan: Plan,
+    dataset: Dataset,
+    holdout: Fitted,
+    progress: str,
+    events: Events | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> Fitted:
     """Every member trained again from scratch on each series' whole history (scaler too),
     for the epochs early stopping chose in the holdout fit. It keeps the holdout's guard
@@ -288,7 +315,7 @@ def refit(
     epochs = [summary["best_epoch"] for summary in holdout.summaries]
     if holdout.forecaster.fallback is not None:
         epochs = [0] * len(epochs)
-    fitted = fit_forecaster(plan, dataset, whole, progress, epochs, events)
+    fitted = fit_forecaster(plan, dataset, whole, progress, epochs, events, checkpoints)
     forecaster = replace(
         fitted.forecaster,
         fallback=holdout.forecaster.fallback,
@@ -347,10 +374,12 @@ def fit(
     epochs: int | None,
     member: MemberPlan,
     reporter: Any = None,
+    unit: FitUnit | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Fit with early stopping on the validation loss (training loss without validation),
     restoring the best weights; or for exactly `epochs` epochs when given (0: not at all).
-    The member's seed orders the shuffled windows.
+    The member's seed and the epoch order the shuffled windows. With `unit`, the state is
+    saved after each epoch, and a fit stopped before goes on from its last saved epoch.
 
     The untrained model is the baseline forecast (see `build_model`). When no epoch beats its
     validation loss, the untrained weights are kept and the best epoch is 0: the network only
@@ -395,6 +424,12 @@ def fit(
         )
         scores = model.evaluate(validation_data, verbose=0, return_dict=True)
         untrained = (model.get_weights(), float(scores["loss"]))
+    # Last, after the stopper whose state it keeps; it puts a stopped fit's state back.
+    checkpoint = None if unit is None else unit.callback(keras, model, [stopper] if stopper else [])
+    first = 0 if checkpoint is None else checkpoint.first_epoch
+    if checkpoint is not None:
+        callbacks.append(checkpoint)
+    total = epochs or plan.epochs
     with interruption.deferred():
         history = model.fit(
             window_pipeline(
@@ -403,14 +438,18 @@ def fit(
                 plan.batch_size,
                 settings.shuffle,
                 member.seed,
+                range(first, total),
             ),
             validation_data=validation_data,
-            epochs=epochs or plan.epochs,
+            epochs=total,
+            initial_epoch=first,
+            steps_per_epoch=math.ceil(len(training_windows) / plan.batch_size),
             shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data input itself
             callbacks=callbacks,
             verbose=_keras_verbosity(progress),
         )
-    losses = np.asarray(history.history[monitor], dtype=np.float64)
+    records = history.history if checkpoint is None else checkpoint.records
+    losses = np.asarray(records[monitor], dtype=np.float64)
     # Early stopping restored the best weights; without it the last epoch's weights are kept.
     finite = np.where(np.isfinite(losses), losses, np.inf)
     best = int(np.argmin(finite)) if stopper is not None else len(losses) - 1
@@ -428,8 +467,8 @@ def fit(
         summary.update(epochs_run=len(losses), best_epoch=best + 1, best_loss=float(losses[best]))
     frame = pd.DataFrame({"epoch": np.arange(1, len(losses) + 1)})
     for name in ("loss", "val_loss"):
-        if name in history.history:
-            frame[name] = history.history[name]
+        if name in records:
+            frame[name] = records[name]
     return summary, frame
 
 
@@ -488,15 +527,39 @@ def _learning_rate(model: Any) -> float:
 
 
 def window_pipeline(
-    inputs: dict[str, Any], targets: np.ndarray, batch_size: int, shuffle: bool, seed: int
+    inputs: dict[str, Any],
+    targets: np.ndarray,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    epochs: range | None = None,
 ) -> Any:
     """A `tf.data` pipeline of `(inputs, targets)` batches; shuffled windows keep their own
-    time order inside, only the order of windows changes."""
+    time order inside, only the order of windows changes.
+
+    Without `epochs`, one pass in order. With `epochs`, the batches of those epochs one after
+    another (`fit` then needs `steps_per_epoch`), the order of epoch e drawn from (seed, e)
+    alone, so a fit resumed at epoch e sees the order an uninterrupted one sees there.
+    """
     tf = import_tensorflow()
-    pipeline = tf.data.Dataset.from_tensor_slices((inputs, targets))
-    if shuffle:
-        pipeline = pipeline.shuffle(len(targets), seed=seed, reshuffle_each_iteration=True)
-    return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if epochs is None:
+        pipeline = tf.data.Dataset.from_tensor_slices((inputs, targets))
+        return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    data = tf.nest.map_structure(tf.convert_to_tensor, (inputs, targets))
+    count = len(targets)
+
+    def epoch_batches(epoch: Any) -> Any:
+        order = tf.range(count, dtype=tf.int64)
+        if shuffle:
+            key = tf.stack([tf.constant(seed, dtype=tf.int64), epoch])
+            order = tf.random.experimental.stateless_shuffle(order, seed=key)
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    batches = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(epoch_batches)
+    gathered = batches.map(
+        lambda rows: tf.nest.map_structure(lambda part: tf.gather(part, rows), data)
+    )
+    return gathered.prefetch(tf.data.AUTOTUNE)
 
 
 def _keras_verbosity(progress: str) -> int:

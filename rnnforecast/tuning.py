@@ -156,8 +156,8 @@ def tune(
         recover_interrupted(study)
         _search(study, journal, searched, dims, history, events, started)
         contents = _contents(study, config, dims, history, journal, time.monotonic() - started)
-        with staged_directory(final) as folder:
-            save_tune(folder, contents)
+        with staged_directory(final) as staging:
+            save_tune(staging.path, contents)
     journal.unlink(missing_ok=True)
     run = None
     if train_best:

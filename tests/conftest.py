@@ -140,6 +140,20 @@ def future_run(tmp_path_factory: pytest.TempPathFactory):
     return train(load_config(folder / "future.yaml"), run_dir=folder / "run", progress="none")
 
 
+def reseal(folder: Path, *edits: object) -> Path:
+    """Record the files of run directory `folder` in its manifest again, after a test edited
+    one (`edits`: what the edits returned, ignored): an edit that the checksums cannot tell
+    from the original, for the checks behind them."""
+    import json
+
+    from rnnforecast.run import MANIFEST_FILE, file_records
+
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    manifest["files"] = file_records(folder)
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
+    return folder
+
+
 def plan_of(*overrides: str):
     """A plan without data: every key the data would decide given a fixed value, then
     `overrides` (`key=value`, as `--set` takes them)."""

@@ -106,3 +106,32 @@ def test_values_after_an_origin_that_the_fold_cannot_take_are_never_read(tmp_pat
     pairs = result.pairs(dataset)
     assert np.isfinite(pairs["forecast"]).all()
     assert pairs["actual"].tolist() == [0, 0, 0, 0]
+
+
+def test_a_stopped_backtest_resumes_with_its_finished_folds(tmp_path, monkeypatch):
+    from rnnforecast.checkpoints import FitUnit
+    from rnnforecast.events import Events
+    from rnnforecast.run import BACKTEST_METRICS_FILE
+
+    config = tiny("training.refit=false", "training.epochs=3")
+    run_backtest(config, tmp_path / "straight", 2, None, True, "none")
+    finish = FitUnit.finish
+
+    def interrupted_in_fold_2(self, *args, **kwargs):
+        if "fold-2" in str(self.folder):
+            raise KeyboardInterrupt  # Ctrl-C, SIGTERM: the finished fold is kept
+        finish(self, *args, **kwargs)
+
+    monkeypatch.setattr(FitUnit, "finish", interrupted_in_fold_2)
+    with pytest.raises(KeyboardInterrupt):
+        run_backtest(config, tmp_path / "bt", 2, None, True, "none")
+    monkeypatch.undo()
+    seen = []
+    run_backtest(config, tmp_path / "bt", 2, None, True, "none", Events(seen.append))
+    notes = [event.fields["text"] for event in seen if event.kind == "note"]
+    assert notes[0].startswith("resuming the unfinished backtest folder staged in")
+    fits = [event.fields for event in seen if event.kind == "step" and event.name == "fit"]
+    assert len(fits) == 1, "fold 1 is restored; only fold 2 trains"
+    for name in (BACKTEST_METRICS_FILE, BACKTEST_FILE):
+        assert (tmp_path / "bt" / name).read_text() == (tmp_path / "straight" / name).read_text()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bt", "straight"]

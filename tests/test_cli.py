@@ -9,7 +9,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +17,8 @@ import typer
 from typer.testing import CliRunner
 
 from rnnforecast.cli import app
-from tests.conftest import REPO, TINY_OVERRIDES, write_long_config, write_long_csv
+from rnnforecast.staging import LOCK_SUFFIX, MARKER_FILE, STAGING_SUFFIX
+from tests.conftest import REPO, TINY_OVERRIDES, reseal, write_long_config, write_long_csv
 
 runner = CliRunner()
 TINY = [item for override in TINY_OVERRIDES for item in ("--set", override)]
@@ -134,16 +134,36 @@ def test_bad_data_exits_with_its_code_and_writes_nothing(case: str, tmp_path: Pa
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
-def test_a_failure_after_staging_leaves_no_run_directory(tmp_path: Path, monkeypatch):
-    import rnnforecast.run
+def staging_left(folder: Path) -> Path:
+    """The one staging folder left in `folder` (by a run stopped before it was complete), with
+    its marker, and no lock file."""
+    [staging] = list(folder.iterdir())
+    assert staging.name == f".run{STAGING_SUFFIX}" and (staging / MARKER_FILE).is_file()
+    assert not (folder / f".run{LOCK_SUFFIX}").exists()
+    return staging
+
+
+def test_a_disk_full_while_writing_keeps_the_training_for_the_next_run(tmp_path: Path, monkeypatch):
+    import rnnforecast.plots
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(rnnforecast.run, "save_figure", disk_full)
-    result = invoke("train", "--run-dir", tmp_path / "run", *TINY)
+    with monkeypatch.context() as patch:
+        patch.setattr(rnnforecast.plots, "save_figure", disk_full)
+        result = invoke("train", "--run-dir", tmp_path / "run", *TINY)
     assert_clean_error(result, 6, "cannot write the run directory", progress=True)
-    assert list(tmp_path.iterdir()) == []
+    staging = staging_left(tmp_path)
+    assert f"; what was done so far is kept in {staging}: the same command resumes" in result.stderr
+    assert {path.name for path in (staging / "state").iterdir()} == {
+        "holdout-member-1.done.npz",
+        "refit-member-1.done.npz",
+    }
+    result = invoke("train", "--run-dir", tmp_path / "run", *TINY)
+    assert result.exit_code == 0, result.output
+    assert f"Note: resuming the unfinished run directory staged in {staging}" in result.stderr
+    assert "Epoch 1/" not in result.stdout, "nothing is trained again"
+    assert [path.name for path in tmp_path.iterdir()] == ["run"]
 
 
 def test_predict_error_writes_no_output_file(long_run, tmp_path: Path):
@@ -193,22 +213,51 @@ def copy_run(run_path: Path, destination: Path) -> Path:
     [
         (
             lambda run: (run / "models/member-1.keras").write_bytes(b"garbage"),
-            "cannot load the model",
+            "member-1.keras: 7 bytes, but manifest.json records",
+        ),
+        (
+            lambda run: reseal(run, (run / "models/member-1.keras").write_bytes(b"garbage")),
+            "member-1.keras: the model file is damaged, or was written by an incompatible Keras",
         ),
         (lambda run: (run / "scaler.json").unlink(), "not a complete run directory (missing"),
-        (lambda run: (run / "scaler.json").write_text('{"method": "standard"}'), "malformed"),
+        (
+            lambda run: reseal(run, (run / "scaler.json").write_text('{"method": "standard"}')),
+            "malformed",
+        ),
         (
             lambda run: (run / "manifest.json").write_text('{"format_version": 0}'),
             "run format version 0 is not supported",
         ),
         (
+            lambda run: (run / "manifest.json").write_text('{"format_version": 3}'),
+            "run format version 3 is not supported by this rnnforecast (expects 4)",
+        ),
+        (
             lambda run: (run / "config.yaml").write_text(
                 (run / "config.yaml").read_text().replace("horizon: 4", "horizon: 5")
+            ),
+            "config.yaml: damaged, edited, or from another run: its SHA-256 is not the one",
+        ),
+        (
+            lambda run: reseal(
+                run,
+                (run / "config.yaml").write_text(
+                    (run / "config.yaml").read_text().replace("horizon: 4", "horizon: 5")
+                ),
             ),
             "horizon 5. The run directory was edited or mixed up",
         ),
     ],
-    ids=["model", "missing scaler", "scaler", "version", "edited config"],
+    ids=[
+        "model",
+        "resealed model",
+        "missing scaler",
+        "resealed scaler",
+        "version",
+        "format 3",
+        "edited config",
+        "resealed config",
+    ],
 )
 def test_damaged_run_directory_is_a_run_error(tiny_run, tmp_path: Path, damage, message):
     damaged = copy_run(tiny_run.path, tmp_path / "damaged")
@@ -301,9 +350,10 @@ def test_sigterm_during_training_leaves_no_run_directory(tmp_path: Path):
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
-    assert "interrupted; nothing was written" in stderr
-    time.sleep(0.1)
-    assert list(tmp_path.iterdir()) == []
+    assert "Error: interrupted; the result was not written" in stderr
+    assert "the same command resumes it (--restart starts over)" in stderr
+    staging = staging_left(tmp_path)
+    assert (staging / "state" / "holdout-member-1.epoch.npz").is_file()
 
 
 def test_backtest_command_prints_folds_and_writes_the_pairs(tmp_path: Path):
@@ -510,7 +560,7 @@ def test_help_lists_the_exit_codes_of_the_readme():
     result = invoke("--help")
     epilog = " ".join(result.stdout.split()).split("Exit codes:", 1)[1].strip()
     listed = [int(code) for code in re.findall(r"(?:^|, )(\d+) ", epilog)]
-    assert documented == listed == [0, 1, 2, 3, 4, 5, 6, 130, 141]
+    assert documented == listed == [0, 1, 2, 3, 4, 5, 6, 7, 130, 141]
 
 
 def popen_cli(*args: str, **kwargs) -> subprocess.Popen:
@@ -584,8 +634,8 @@ def test_sighup_stops_training_like_sigterm(tmp_path: Path):
     process.send_signal(signal.SIGHUP)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert "interrupted; nothing was written" in stderr
-    assert list(tmp_path.iterdir()) == []
+    assert "interrupted; the result was not written" in stderr
+    staging_left(tmp_path)
 
 
 def test_every_signal_while_stopping_still_ends_with_130_and_cleans_up(tmp_path: Path):
@@ -593,10 +643,12 @@ def test_every_signal_while_stopping_still_ends_with_130_and_cleans_up(tmp_path:
     process.send_signal(signal.SIGTERM)
     process.send_signal(signal.SIGTERM)  # a scheduler's second try, during the clean-up
     assert process.stderr is not None
-    stderr = process.stderr.readline()
-    assert "interrupted; nothing was written" in stderr
+    for line in process.stderr:
+        if line.startswith("Error: "):
+            assert "interrupted; the result was not written" in line
+            break
     for kind in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):  # while it shuts down
         process.send_signal(kind)
     process.communicate(timeout=60)
     assert process.returncode == 130
-    assert list(tmp_path.iterdir()) == []
+    staging_left(tmp_path)

@@ -1,5 +1,6 @@
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -15,31 +16,48 @@ import pytest
 from rnnforecast.errors import OutputError, RunError
 from rnnforecast.run import MANIFEST_FILE, METRICS_FILE, SPLIT_FILE, load_run
 from rnnforecast.staging import (
-    STAGING_PREFIX,
+    MARKER_FILE,
     STALE_TEMPORARY_SECONDS,
     TEMPORARY_SUFFIX,
     staged_directory,
-    sweep_stale_staging,
     write_atomic,
 )
-from tests.conftest import REPO
+from tests.conftest import PEAK_RSS_KIB, REPO, reseal
 
 
 def test_staged_directory_appears_only_when_complete(tmp_path: Path):
     final = tmp_path / "run"
     with staged_directory(final) as staging:
-        (staging / "a.txt").write_text("x")
+        (staging.path / "a.txt").write_text("x")
         assert not final.exists()
     assert (final / "a.txt").read_text() == "x"
     assert list(tmp_path.iterdir()) == [final]
 
 
-@pytest.mark.parametrize("error", [ValueError, KeyboardInterrupt])
-def test_failed_or_interrupted_run_leaves_nothing(tmp_path: Path, error: type[BaseException]):
-    with pytest.raises(error), staged_directory(tmp_path / "run") as staging:
-        (staging / "half.txt").write_text("x")
-        raise error()
+def test_a_failed_run_leaves_nothing(tmp_path: Path):
+    with pytest.raises(ValueError), staged_directory(tmp_path / "run") as staging:
+        (staging.path / "half.txt").write_text("x")
+        raise ValueError()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, OSError])
+def test_an_interrupted_run_keeps_its_state_for_the_next_one(
+    tmp_path: Path, error: type[BaseException]
+):
+    notes: list[str] = []
+    with pytest.raises((error, OutputError)), staged_directory(tmp_path / "run") as staging:
+        (staging.path / "half.txt").write_text("x")
+        (staging.state / "epoch.npz").write_text("state")
+        raise error()
+    assert [path.name for path in tmp_path.iterdir()] == [staging.folder.name]
+    assert (staging.folder / MARKER_FILE).is_file()
+    with staged_directory(tmp_path / "run", note=notes.append) as again:
+        assert again.resumed and again.folder == staging.folder
+        assert (again.state / "epoch.npz").read_text() == "state"
+        assert list(again.path.iterdir()) == [], "a half-written result is written again"
+    assert "resuming the unfinished run directory" in notes[0]
+    assert [path.name for path in tmp_path.iterdir()] == ["run"]
 
 
 def test_existing_run_directory_is_refused(tmp_path: Path):
@@ -48,17 +66,6 @@ def test_existing_run_directory_is_refused(tmp_path: Path):
     with pytest.raises(RunError, match="already exists"), staged_directory(tmp_path / "run"):
         pass
     assert (tmp_path / "run" / "keep.txt").read_text() == "mine"
-
-
-def test_stale_staging_of_a_killed_process_is_swept(tmp_path: Path):
-    dead = tmp_path / f"{STAGING_PREFIX}old"
-    dead.mkdir()
-    (dead / ".pid").write_text("999999999")
-    alive = tmp_path / f"{STAGING_PREFIX}busy"
-    alive.mkdir()
-    (alive / ".pid").write_text(str(os.getpid()))
-    sweep_stale_staging(tmp_path)
-    assert not dead.exists() and alive.exists()
 
 
 def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path: Path):
@@ -137,8 +144,10 @@ def test_a_run_whose_config_is_not_resolved_is_refused(tiny_run, tmp_path: Path)
     shutil.copytree(tiny_run.path, copy)
     text = (copy / "config.yaml").read_text().replace("lookback: 12", "lookback: null")
     (copy / "config.yaml").write_text(text)
-    with pytest.raises(RunError, match=r"leaves `window.lookback` to be chosen from the data"):
+    with pytest.raises(RunError, match=r"config.yaml: 1,0\d\d bytes, but manifest.json records"):
         load_run(copy)
+    with pytest.raises(RunError, match=r"leaves `window.lookback` to be chosen from the data"):
+        load_run(reseal(copy))
 
 
 def test_a_fifo_is_refused_and_left_as_it_is(tmp_path: Path):
@@ -260,7 +269,7 @@ def test_a_disk_full_while_preparing_the_run_leaves_no_staging_folder(tmp_path: 
     original = Path.write_text
 
     def disk_full(self: Path, *args, **kwargs):
-        if self.name == ".pid":
+        if self.name == MARKER_FILE:
             raise OSError(errno.ENOSPC, "No space left on device")
         return original(self, *args, **kwargs)
 
@@ -271,3 +280,139 @@ def test_a_disk_full_while_preparing_the_run_leaves_no_staging_folder(tmp_path: 
     ):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_manifest_records_every_file_of_the_run(tiny_run):
+    manifest = json.loads((tiny_run.path / MANIFEST_FILE).read_text())
+    assert manifest["format_version"] == 4
+    on_disk = {
+        path.relative_to(tiny_run.path).as_posix()
+        for path in tiny_run.path.rglob("*")
+        if path.is_file() and path.name != MANIFEST_FILE
+    }
+    assert set(manifest["files"]) == on_disk
+    member = tiny_run.path / "models" / "member-1.keras"
+    assert manifest["files"]["models/member-1.keras"] == {
+        "size": member.stat().st_size,
+        "sha256": hashlib.sha256(member.read_bytes()).hexdigest(),
+    }
+
+
+@pytest.fixture(scope="module")
+def other_run(tmp_path_factory: pytest.TempPathFactory):
+    """A second tiny run with the same shapes as `tiny_run` and another seed."""
+    from rnnforecast.config import load_config
+    from rnnforecast.training import train
+    from tests.conftest import TINY_OVERRIDES
+
+    folder = tmp_path_factory.mktemp("other")
+    config = load_config(None, [*TINY_OVERRIDES, "training.seed=7", "training.epochs=1"])
+    return train(config, run_dir=folder / "other", progress="none")
+
+
+def test_a_member_file_from_another_run_is_refused(tiny_run, other_run, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run.path, copy)
+    shutil.copy(other_run.path / "models" / "member-1.keras", copy / "models" / "member-1.keras")
+    size = (copy / "models" / "member-1.keras").stat().st_size
+    if size != (tiny_run.path / "models" / "member-1.keras").stat().st_size:
+        message = "bytes, but manifest.json records"
+    else:
+        message = "its SHA-256 is not the one manifest.json records"
+    with pytest.raises(RunError, match=message) as error:
+        load_run(copy)
+    assert str(error.value).startswith(f"{copy / 'models' / 'member-1.keras'}: ")
+    assert "damaged, edited, or" in str(error.value) or "comes from another run" in str(error.value)
+
+
+def test_a_damaged_file_of_the_same_size_is_refused_by_its_checksum(tiny_run, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run.path, copy)
+    member = copy / "models" / "member-1.keras"
+    data = bytearray(member.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    member.write_bytes(bytes(data))
+    with pytest.raises(RunError) as error:
+        load_run(copy)
+    message = str(error.value)
+    assert message.startswith(f"{member}: damaged, edited, or from another run")
+    assert "Received: sha256=" in message and "expected sha256=" in message
+
+
+@pytest.mark.parametrize(
+    ("scale", "shown"),
+    [(float("inf"), "inf"), (float("nan"), "nan"), (0.0, "0.0"), (-1.0, "-1.0")],
+)
+def test_a_scale_that_is_not_finite_and_positive_is_a_damaged_run(
+    tiny_run, tmp_path: Path, scale: float, shown: str
+):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run.path, copy)
+    scaler = json.loads((copy / "scaler.json").read_text())
+    scaler["scale"][""][0] = scale
+    (copy / "scaler.json").write_text(json.dumps(scaler))  # `Infinity`, `NaN`: Python's JSON
+    with pytest.raises(RunError, match=r"scaler.json: .* bytes, but manifest.json records"):
+        load_run(copy)
+    with pytest.raises(RunError) as error:
+        load_run(reseal(copy))
+    assert error.value.exit_code == 5
+    assert f"has scale {shown}; every center must be a finite number" in str(error.value)
+
+
+def test_a_forecaster_file_with_bad_values_is_a_damaged_run(tiny_run, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run.path, copy)
+    data = json.loads((copy / "forecaster.json").read_text())
+    data["calibration"]["rms"][0] = float("inf")
+    (copy / "forecaster.json").write_text(json.dumps(data))
+    with pytest.raises(RunError, match=r"forecaster.json: malformed .*`rms` must be finite"):
+        load_run(reseal(copy))
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "elsewhere"])
+def test_a_member_that_is_a_link_is_refused_before_it_is_read(
+    tiny_run, tmp_path: Path, target: str
+):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run.path, copy)
+    member = copy / "models" / "member-1.keras"
+    if target == "elsewhere":  # the very same bytes, but not a file of the run
+        shutil.move(member, tmp_path / "member.keras")
+        target = str(tmp_path / "member.keras")
+    else:
+        member.unlink()
+    member.symlink_to(target)
+    with pytest.raises(RunError, match="a symbolic link, not a regular file"):
+        load_run(copy)
+
+
+def test_predict_of_a_member_linked_to_dev_zero_fails_at_once_in_little_memory(
+    tiny_run, tmp_path: Path
+):
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero")
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run.path, copy)
+    (copy / "models" / "member-1.keras").unlink()
+    (copy / "models" / "member-1.keras").symlink_to("/dev/zero")
+    code = (
+        "import sys, time\n"
+        "from rnnforecast.cli import app\n"
+        "import rnnforecast.run\n"
+        "start = time.perf_counter()\n"
+        "try:\n"
+        f"    app(['predict', {str(copy)!r}])\n"
+        "except SystemExit as end:\n"
+        "    code = end.code\n"
+        f"print(code, time.perf_counter() - start, {PEAK_RSS_KIB})\n"
+    )
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    wall = time.perf_counter() - started
+    code, seconds, peak_kib = result.stdout.split()
+    assert code == "5", result.stderr
+    assert "member-1.keras: a symbolic link, not a regular file" in result.stderr
+    assert float(seconds) < 2, "refused before reading (imports done before the clock starts)"
+    assert int(peak_kib) < 200 * 1024, f"peak {int(peak_kib) // 1024} MiB, {wall:.1f} s in all"

@@ -7,6 +7,7 @@ Errors the user can fix print `Error: ...` and exit with the code of their kind 
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import sys
 import traceback
@@ -366,7 +367,8 @@ def _errors_reported(verbose: bool) -> Iterator[None]:
         for kind in (signal.SIGTERM, signal.SIGINT)
     }
     try:
-        yield
+        with _notes_reported():
+            yield
     except RnnForecastError as error:
         if verbose:
             traceback.print_exc()
@@ -389,6 +391,26 @@ def _errors_reported(verbose: bool) -> Iterator[None]:
     finally:
         for kind, handler in previous.items():
             signal.signal(kind, handler)
+
+
+class _NoteHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(f"Note: {record.getMessage()}", err=True)
+
+
+@contextlib.contextmanager
+def _notes_reported() -> Iterator[None]:
+    """Print what reading the data chose or repaired (the time column, filled values ...),
+    which the library records and logs rather than prints, as `Note: ...` lines on stderr."""
+    logger = logging.getLogger("rnnforecast.data")
+    handler, level = _NoteHandler(logging.INFO), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rnnforecast.config import Config, DataConfig
+from rnnforecast.config import Config, DataConfig, source_of
 from rnnforecast.data import (
     STEP_COLUMN,
     SYNTHETIC_TARGET,
@@ -39,9 +39,9 @@ def load_input(run: Run, path: Path | str | None = None) -> Dataset:
     data = run.config.data
     if path is None:
         return load_dataset(data)
-    # New data may come in either format whatever the training file was; any suffix but
-    # Parquet's is read as CSV.
-    source = "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
+    # New data may come in either format whatever the training file was; a suffix that says
+    # neither is read as CSV.
+    source = source_of(path) or "csv"
     if data.source == "synthetic":
         # A synthetic run has one unnamed series: a file for it holds a `value` column.
         data = DataConfig(
@@ -72,8 +72,9 @@ def predict(
             forecast is recursive: each horizon's forecast becomes the history of the next.
 
     Returns:
-        Columns `<id_column>` (long format only), `<time_column>` (future timestamps continuing
-        the series' frequency, or integer steps) and `forecast`, in original units.
+        Columns `<id_column>` (long format only, the ids as text as the input wrote them),
+        `<time_column>` (future timestamps continuing the series' frequency, in the input's
+        zone or offset; or integer steps) and `forecast`, in original units.
 
     Example:
         `predict(run, load_input(run), steps=36)`
@@ -106,9 +107,8 @@ def predict(
     columns: dict[str, Any] = {}
     if dataset.id_column is not None:
         columns[dataset.id_column] = np.repeat([series.id for series in dataset.series], steps)
-    columns[dataset.time_column or STEP_COLUMN] = np.concatenate(
-        [np.asarray(t)[:steps] for t in times]
-    )
+    stamps = [dataset.output_time(time[:steps]) for time in times]
+    columns[dataset.time_column or STEP_COLUMN] = stamps[0].append(stamps[1:])
     columns[FORECAST_COLUMN] = forecasts.ravel()
     return pd.DataFrame(columns)
 

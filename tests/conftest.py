@@ -131,3 +131,30 @@ def future_run(tmp_path_factory: pytest.TempPathFactory):
     write_long_csv(folder / "sales.csv")
     (folder / "future.yaml").write_text(FUTURE_CONFIG)
     return train(load_config(folder / "future.yaml"), run_dir=folder / "run", progress="none")
+
+
+EXPORTS = REPO / "tests" / "data"
+
+
+def train_minimal(folder: Path, data_file: Path, horizon: int = 3):
+    """A run trained on `data_file` with a config that gives only the path and the horizon,
+    plus the tiny network and epochs that keep tests fast."""
+    from rnnforecast.config import load_config
+    from rnnforecast.training import train
+
+    config = folder / "minimal.yaml"
+    config.write_text(f"data: {{path: {data_file}}}\nwindow: {{horizon: {horizon}}}\n")
+    tiny = ["model.units=4", "training.epochs=1", "training.ensemble=1"]
+    return train(load_config(config, tiny), run_dir=folder / "run", progress="none")
+
+
+@pytest.fixture(scope="session")
+def monthly_gzip_run(tmp_path_factory: pytest.TempPathFactory):
+    """A run on the gzip-compressed monthly export (`tests/data/monthly.csv.gz`)."""
+    return train_minimal(tmp_path_factory.mktemp("gzip"), EXPORTS / "monthly.csv.gz")
+
+
+@pytest.fixture(scope="session")
+def string_ids_run(tmp_path_factory: pytest.TempPathFactory):
+    """A run on the long-format export whose ids have leading zeros and gaps."""
+    return train_minimal(tmp_path_factory.mktemp("ids"), EXPORTS / "long_string_ids.csv")

@@ -100,7 +100,11 @@ def test_errors_exit_with_their_code_and_no_traceback(args, code, message):
 BAD_FILES = {
     "missing column": ("month,sale\n2020-01-01,1\n", 4, "column 'sales' (`data.target`) not found"),
     "non-numeric": ("month,sales\n2020-01-01,1\n2020-02-01,many\n", 4, "must be numeric"),
-    "missing value": ("month,sales\n2020-01-01,1\n2020-02-01,\n", 4, "1 missing or infinite"),
+    "missing value": (
+        "month,sales\n2020-01-01,1\n2020-02-01,\n2020-03-01,1\n",
+        4,
+        "1 missing value(s), first at row 3 of the file, and `data.missing` is `error`",
+    ),
     "duplicated": ("month,sales\n2020-01-01,1\n2020-01-01,2\n", 4, "duplicated timestamp"),
     "unsorted": ("month,sales\n2020-02-01,1\n2020-01-01,2\n", 4, "are not sorted"),
     "gap": (
@@ -123,7 +127,7 @@ def test_bad_data_exits_with_its_code_and_writes_nothing(case: str, tmp_path: Pa
     (tmp_path / "sales.csv").write_text(text)
     config = tmp_path / "bad.yaml"
     config.write_text(
-        "data: {path: sales.csv, time_column: month, target: sales}\n"
+        "data: {path: sales.csv, time_column: month, target: sales, missing: error}\n"
         f"window: {{lookback: 6, horizon: 3}}\noutput: {{dir: {tmp_path / 'runs'}}}\n"
     )
     assert_clean_error(invoke("train", config), code, message)
@@ -167,6 +171,20 @@ def test_predict_notes_a_data_file_changed_since_training(tmp_path: Path):
     assert result.exit_code == 0
     assert f"Note: {data} changed since training" in result.stderr
     assert result.stdout.splitlines()[1].startswith("north,2020-02-01")
+
+
+def test_predict_on_a_date_file_without_time_column_writes_dates_and_says_why(
+    monthly_gzip_run, tmp_path: Path
+):
+    result = invoke("predict", monthly_gzip_run.path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:2][0] == "month,forecast"
+    assert result.stdout.splitlines()[1].startswith("2022-01-01,")
+    assert "Note: " in result.stderr and "using column 'month' as the time column" in (
+        result.stderr
+    )
+    result = invoke("validate", REPO / "configs/a10.yaml", "--set", "data.missing=zero")
+    assert "missing: zero" in result.stdout and "csv:" in result.stdout
 
 
 def test_input_with_any_suffix_is_read_as_csv(long_run, tmp_path: Path):

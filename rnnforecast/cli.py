@@ -223,26 +223,41 @@ def evaluate(
 def plot(
     run_dir: RunDirectory,
     input_file: InputFile = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="PNG file to write.")] = Path(
-        "forecast.png"
-    ),
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Figure file to write: .png, .svg or .pdf (by its suffix)."
+        ),
+    ] = Path("forecast.png"),
     future: FutureFile = None,
+    last: Annotated[
+        int | None,
+        typer.Option(
+            "--last",
+            min=1,
+            help="Draw the last N periods of each series (and the forecast after them); "
+            "default: the whole series, or its last 500 periods when it is longer.",
+        ),
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Plot actual vs forecast over the training, validation and test parts, and the future.
 
-    Example: rnnforecast plot runs/a10-20240101-120000 --output a10.png
+    Example: rnnforecast plot runs/a10-20240101-120000 --output a10.svg --last 48
     """
     with _errors_reported(verbose):
+        from rnnforecast.plots import figure_format, save_figure
+
+        # Before the run and the model load, so a wrong suffix fails at once.
+        kind = figure_format(output)
         from rnnforecast.run import load_run
 
         run = load_run(run_dir)
-        from rnnforecast.plots import save_figure
         from rnnforecast.prediction import forecast_plot, load_input
         from rnnforecast.run import write_atomic
 
-        figure = forecast_plot(run, load_input(run, input_file), future)
-        write_atomic(output, lambda path: save_figure(figure, str(path)))
+        figure = forecast_plot(run, load_input(run, input_file), future, last)
+        write_atomic(output, lambda path: save_figure(figure, str(path), kind))
         typer.echo(f"Wrote {output}")
 
 

@@ -210,14 +210,17 @@ def _too_little_to_score(
     )
 
 
-def forecast_plot(run: Run, dataset: Dataset, future: Path | None = None) -> Figure:
+def forecast_plot(
+    run: Run, dataset: Dataset, future: Path | None = None, last: int | None = None
+) -> Figure:
     """Actual vs forecast over the run's training, validation and test parts, any newer data,
-    and the future (which needs `future` when the run has future covariates)."""
+    and the future (which needs `future` when the run has future covariates); over the last
+    `last` points of each series when given (see `forecast_figure` for the default)."""
     _check_input(run, dataset, max(run.lookbacks))
     points = points_at_times(dataset, _stored_split(run))
     forecaster = run.load_forecaster()
     panels = series_panels(forecaster, dataset, run.config, points, future)
-    return forecast_figure(panels, dataset.target, total=len(dataset.series))
+    return forecast_figure(panels, dataset.target, total=len(dataset.series), last=last)
 
 
 def _stored_split(run: Run) -> dict[str, dict[str, str]]:

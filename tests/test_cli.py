@@ -364,3 +364,16 @@ def test_plot_ignores_future_for_a_run_without_future_covariates(tiny_run, tmp_p
     result = invoke("plot", tiny_run.path, "--future", tmp_path / "future.csv", "-o", output)
     assert result.exit_code == 0, result.output
     assert output.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_writes_the_format_its_output_suffix_asks_for(tiny_run, tmp_path: Path):
+    result = invoke("plot", tiny_run.path, "-o", tmp_path / "p.svg", "--last", "48")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p.svg").read_bytes().startswith(b"<?xml")
+    assert b"last 48 of 240 points" in (tmp_path / "p.svg").read_bytes()
+    assert invoke("plot", tiny_run.path, "-o", tmp_path / "p.pdf").exit_code == 0
+    assert (tmp_path / "p.pdf").read_bytes().startswith(b"%PDF")
+    # Refused before the run is even read: the run directory here does not exist.
+    result = invoke("plot", tmp_path / "no-run", "-o", tmp_path / "p.jpg")
+    assert_clean_error(result, 6, "expected one of .png, .svg, .pdf")
+    assert not (tmp_path / "p.jpg").exists()

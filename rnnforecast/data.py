@@ -321,7 +321,9 @@ def read_table(
         ) from None
 
 
-def _read_csv(path: Path, dialect: CsvDialect, text_columns: list[str] | tuple[str, ...]):
+def _read_csv(
+    path: Path, dialect: CsvDialect, text_columns: list[str] | tuple[str, ...]
+) -> pd.DataFrame:
     def read(encoding: str) -> pd.DataFrame:
         return pd.read_csv(
             path,
@@ -827,31 +829,25 @@ def _parse_times(
             f"steps (e.g. {float(numbers[numbers != np.round(numbers)][0])!r}). Use dates such as "
             "1974-02-01, or integer step numbers."
         )
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        times, text, chosen = pd.DatetimeIndex(raw), None, (None, reading.dayfirst)
-        aware = times.tz is not None
-        times = times.tz_convert("UTC") if aware else times.tz_localize("UTC")
+    if pd.api.types.is_datetime64_any_dtype(raw):  # Parquet, or parsed by the caller
+        times, chosen = pd.DatetimeIndex(raw), (None, reading.dayfirst)
+        written = times.tz
+        utc = times.tz_convert("UTC").tz_localize(None) if written is not None else times
     else:
         text = raw.astype(str).str.strip()
-        times, chosen = _read_dates(text, column, source, reading, notes)
-        aware = _latest_zone(text, times, chosen) is not None
+        instants, chosen = _read_dates(text, column, source, reading, notes)
+        written = _latest_zone(text, instants, chosen)
+        utc = instants.tz_localize(None)
     reading = TimeReading(reading.date_format, chosen[1], reading.timezone, reading.decimal_comma)
-    utc = pd.DatetimeIndex(times).tz_localize(None)
     sub_daily = _sub_daily(utc)
-    if aware:
-        latest = int(np.argmax(utc.asi8))
-        zone = reading.timezone or _offset_name(
-            raw.iloc[latest] if text is None else _latest_zone(text, times, chosen)
-        )
+    if written is not None:
+        zone = reading.timezone or _zone_name(written)
         if sub_daily:
             return ParsedTimes(utc, zone, True, reading=reading)
         # Dates with offsets (often midnight in summer and winter time): keep the local dates.
-        wall = (
-            pd.DatetimeIndex(raw).tz_localize(None)
-            if text is None
-            else _wall_dates(text, chosen, column, source)
-        )
-        return ParsedTimes(wall, zone, False, reading=reading)
+        if isinstance(raw.dtype, pd.DatetimeTZDtype):
+            return ParsedTimes(times.tz_localize(None), zone, False, reading=reading)
+        return ParsedTimes(_wall_dates(text, chosen, column, source), zone, False, reading=reading)
     if reading.timezone is not None and sub_daily:
         return ParsedTimes(utc, reading.timezone, True, localize=reading.timezone, reading=reading)
     return ParsedTimes(utc, reading.timezone, False, reading=reading)
@@ -910,10 +906,10 @@ def _read_dates(
 
 
 def _latest_zone(
-    text: pd.Series, times: pd.DatetimeIndex, chosen: tuple[str | None, bool | None]
+    text: pd.Series, instants: pd.DatetimeIndex, chosen: tuple[str | None, bool | None]
 ) -> datetime.tzinfo | None:
     """The zone or offset the latest timestamp is written with, None for a naive one."""
-    latest = int(np.argmax(pd.DatetimeIndex(times).asi8))
+    latest = int(np.argmax(instants.asi8))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         one = pd.to_datetime(
@@ -922,11 +918,13 @@ def _latest_zone(
     return one.dt.tz
 
 
-def _offset_name(zone: Any) -> str:
-    """`UTC` or a fixed offset such as `+02:00` for a parsed zone or timestamp."""
-    if isinstance(zone, pd.Timestamp):
-        zone = zone.tz
-    offset = zone.utcoffset(None) if zone is not None else None
+def _zone_name(zone: datetime.tzinfo) -> str:
+    """An IANA name when the zone has one (Parquet keeps it), else `UTC` or a fixed offset
+    such as `+02:00` (what text timestamps carry)."""
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return key
+    offset = zone.utcoffset(None)
     if offset is None or offset == datetime.timedelta(0):
         return "UTC"
     minutes = int(offset.total_seconds() // 60)
@@ -985,13 +983,7 @@ def _series_time(
     time = parsed.values[rows]
     if parsed.localize is not None:
         time = _local_to_utc(time, parsed.localize, column, label)
-    hint = ""
-    if not parsed.in_utc and parsed.timezone is None and _sub_daily(time):
-        hint = (
-            " If these are local times and the hour repeats where summer time ends, set "
-            "`data.timezone` (e.g. Europe/Berlin) to tell the two apart."
-        )
-    _check_order(time, rows, column, label, hint)
+    _check_order(time, rows, column, label, naive=not parsed.in_utc and parsed.timezone is None)
     frequency = frequency or _infer_frequency(time, label)
     key = (time[0], time[-1])
     if key not in grids:
@@ -1068,11 +1060,21 @@ def _integer_steps(
     return grid, (values - first) // step
 
 
-def _check_order(time: pd.Index, rows: np.ndarray, column: str, label: str, hint: str = "") -> None:
+def _check_order(
+    time: pd.Index, rows: np.ndarray, column: str, label: str, naive: bool = False
+) -> None:
+    """Refuse duplicated and unsorted timestamps; `naive`: dates without a zone, where a
+    duplicated hour may be the one repeated when summer time ends."""
     differences = np.diff(time.to_numpy())
     zero = differences == differences.dtype.type(0)
     if zero.any():
         at = int(np.flatnonzero(zero)[0])
+        hint = ""
+        if naive and isinstance(time, pd.DatetimeIndex) and _sub_daily(time):
+            hint = (
+                " If these are local times and the hour repeats where summer time ends, set "
+                "`data.timezone` (e.g. Europe/Berlin) to tell the two apart."
+            )
         raise DataError(
             f"{label}: duplicated timestamp {time[at]} in column {column!r} at rows "
             f"{rows[at] + 2} and {rows[at + 1] + 2}. Keep one row per timestamp "

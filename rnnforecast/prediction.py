@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rnnforecast.config import Config, DataConfig, source_of
+from rnnforecast.config import NO_TIME_COLUMN, Config, DataConfig, source_of
 from rnnforecast.data import (
     STEP_COLUMN,
     SYNTHETIC_TARGET,
@@ -43,10 +43,12 @@ def load_input(run: Run, path: Path | str | None = None) -> Dataset:
     # neither is read as CSV.
     source = source_of(path) or "csv"
     if data.source == "synthetic":
-        # A synthetic run has one unnamed series: a file for it holds a `value` column.
+        # A synthetic run has one unnamed series: a file for it holds a `value` column, and
+        # its rows are steps, as the series was.
         data = DataConfig(
             source=source,
             path=Path(path),
+            time_column=NO_TIME_COLUMN,
             target=SYNTHETIC_TARGET,
             season_length=data.season_length,
         )

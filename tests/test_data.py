@@ -302,6 +302,16 @@ def test_a_column_of_datetimes_in_parquet_is_the_time_column(tmp_path: Path):
     frame.to_parquet(tmp_path / "d.parquet")
     dataset = load_dataset(DataConfig(path=tmp_path / "d.parquet"))
     assert (dataset.time_column, dataset.frequency) == ("when", "D")
+    # A zone stored with the timestamps is kept by name, so forecasts follow its summer time.
+    hours = pd.date_range("2023-03-25 12:00", periods=36, freq="h", tz="Europe/Berlin")
+    pd.DataFrame({"when": hours, "y": np.arange(36.0)}).to_parquet(tmp_path / "d.parquet")
+    dataset = load_dataset(DataConfig(path=tmp_path / "d.parquet"))
+    assert (dataset.timezone, dataset.times_in_utc, dataset.frequency) == (
+        "Europe/Berlin",
+        True,
+        "h",
+    )
+    assert dataset.output_time(dataset.series[0].time).equals(hours)
 
 
 @pytest.mark.parametrize(

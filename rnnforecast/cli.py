@@ -248,8 +248,9 @@ def plot(
     with _errors_reported(verbose):
         from rnnforecast.plots import figure_format, save_figure
 
-        # Before the run and the model load, so a wrong suffix fails at once.
-        kind = figure_format(output)
+        # Before the run and the model load, so a wrong suffix fails at once (a folder is
+        # refused by write_atomic, naming it as such).
+        kind = None if output.is_dir() else figure_format(output)
         from rnnforecast.run import load_run
 
         run = load_run(run_dir)

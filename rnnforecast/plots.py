@@ -219,10 +219,11 @@ def figure_format(path: Path | str) -> str:
     """
     suffix = Path(path).suffix.lower()
     if suffix not in FIGURE_FORMATS:
+        found = f"the suffix {suffix!r}" if suffix else "no suffix"
         raise OutputError(
-            f"{path}: cannot tell the figure format from the suffix {suffix or '(none)'!r}; "
-            f"expected one of {', '.join(FIGURE_FORMATS)}. Give the output file one of those "
-            f"suffixes. Received: suffix={suffix!r}."
+            f"{path}: cannot tell the figure format from {found}; expected one of "
+            f"{', '.join(FIGURE_FORMATS)}. Give the output file one of those suffixes. "
+            f"Received: suffix={suffix!r}."
         )
     return FIGURE_FORMATS[suffix]
 

@@ -148,8 +148,10 @@ def loss_figure(history: pd.DataFrame) -> Figure:
     """Training and validation loss per epoch: one panel per phase (the holdout fit, then the
     refit), one colour per ensemble member, training solid and validation dashed; log scale
     when every loss is positive. The legend sits outside the panels, so it hides no curve."""
-    phases = list(dict.fromkeys(history["phase"])) if "phase" in history else [None]
-    members = list(dict.fromkeys(history["member"])) if "member" in history else [None]
+    # An untrained run has no rows: one empty panel that says so.
+    phases = list(dict.fromkeys(history["phase"])) if "phase" in history else []
+    members = list(dict.fromkeys(history["member"])) if "member" in history else []
+    phases, members = phases or [None], members or [None]
     colours = _member_colours(len(members))
     figure = Figure(figsize=(4.5 + 3.5 * len(phases), 4), layout="constrained")
     axes = figure.subplots(1, len(phases), sharey=True, squeeze=False)[0]

@@ -136,3 +136,9 @@ def test_loss_figure_gives_each_member_a_colour_and_keeps_the_legend_off_the_cur
     [legend] = figure.legends
     labels = [text.get_text() for text in legend.get_texts()]
     assert labels == [f"member {n}" for n in range(1, 6)] + ["training", "validation"]
+
+
+def test_loss_figure_of_an_untrained_run_says_so():
+    history = pd.DataFrame({"epoch": [], "loss": [], "member": [], "phase": []})
+    [axis] = loss_figure(history).get_axes()
+    assert axis.texts[0].get_text() == "no epochs: the model is its untrained baseline"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import signal
 import sys
@@ -304,37 +305,52 @@ def plot(
         typer.Option(
             "--output",
             "-o",
-            help="PNG file to write (a regular file or a link to one, never a device or pipe); "
-            "`-`: stdout.",
+            help="Figure file to write: .png, .svg or .pdf (by its suffix; a regular file or a "
+            "link to one, never a device or pipe); `-`: PNG on stdout.",
         ),
     ] = Path("forecast.png"),
     future: FutureFile = None,
+    last: Annotated[
+        int | None,
+        typer.Option(
+            "--last",
+            min=1,
+            help="Draw the last N periods of each series (and the forecast after them); "
+            "default: the whole series, or its last 500 periods when it is longer.",
+        ),
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Plot actual vs forecast over the training, validation and test parts, and the future.
 
-    Example: rnnforecast plot runs/a10-20240101-120000 --output a10.png
+    Example: rnnforecast plot runs/a10-20240101-120000 --output a10.svg --last 48
     """
     with _errors_reported(verbose) as outcome:
+        from rnnforecast.plots import figure_format, save_figure
+
+        # Before the run and the model load, so a wrong suffix fails at once; what is not a
+        # regular file (a folder, a device, a pipe) is refused by write_atomic, naming it so.
+        to_stdout = str(output) == "-"
+        regular = not output.exists() or output.is_file()
+        kind = "png" if to_stdout else figure_format(output) if regular else None
         from rnnforecast.run import load_run
 
         run = load_run(run_dir)
-        from rnnforecast.plots import save_figure
         from rnnforecast.prediction import forecast_plot, load_input
         from rnnforecast.staging import write_atomic
 
-        figure = forecast_plot(run, load_input(run, input_file), future)
-        if str(output) == "-":
+        figure = forecast_plot(run, load_input(run, input_file), future, last)
+        if to_stdout:
             if sys.stdout.isatty():
                 raise OutputError(
                     "-o -: stdout is a terminal, where a PNG image is noise. Redirect it "
                     "(`-o - > plot.png`) or give a file name."
                 )
             sys.stdout.flush()
-            save_figure(figure, sys.stdout.buffer)
+            save_figure(figure, sys.stdout.buffer, kind)
             sys.stdout.buffer.flush()
             return
-        write_atomic(output, lambda path: save_figure(figure, path))
+        write_atomic(output, lambda path: save_figure(figure, path, kind or figure_format(output)))
         outcome.written = ("the plot", output)
         typer.echo(f"Wrote {output}")
 
@@ -468,7 +484,8 @@ def _errors_reported(verbose: bool) -> Iterator[Outcome]:
     previous = {kind: signal.signal(kind, interruption.handle_signal) for kind in STOP_SIGNALS}
     outcome = Outcome()
     try:
-        yield outcome
+        with _notes_reported():
+            yield outcome
         sys.stdout.flush()  # a reader gone away shows here, not as a traceback at exit
     except (typer.Exit, typer.Abort):
         raise
@@ -553,6 +570,26 @@ def _stdout_to_devnull() -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+
+
+class _NoteHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(f"Note: {record.getMessage()}", err=True)
+
+
+@contextlib.contextmanager
+def _notes_reported() -> Iterator[None]:
+    """Print what reading the data chose or repaired (the time column, filled values ...),
+    which the library records and logs rather than prints, as `Note: ...` lines on stderr."""
+    logger = logging.getLogger("rnnforecast.data")
+    handler, level = _NoteHandler(logging.INFO), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def main() -> None:

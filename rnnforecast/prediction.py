@@ -8,7 +8,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from rnnforecast.config import DataConfig
+from rnnforecast.config import NO_TIME_COLUMN, DataConfig, source_of
 from rnnforecast.data import (
     STEP_COLUMN,
     SYNTHETIC_TARGET,
@@ -37,14 +37,16 @@ def load_input(run: Run, path: Path | str | None = None) -> Dataset:
     if path is None:
         return load_dataset(data)
     check_path(path, DataError, "--input")
-    # New data may come in either format whatever the training file was; any suffix but
-    # Parquet's is read as CSV.
-    source = "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
+    # New data may come in either format whatever the training file was; a suffix that says
+    # neither is read as CSV.
+    source = source_of(path) or "csv"
     if data.source == "synthetic":
-        # A synthetic run has one unnamed series: a file for it holds a `value` column.
+        # A synthetic run has one unnamed series: a file for it holds a `value` column, and
+        # its rows are steps, as the series was.
         data = DataConfig(
             source=source,
             path=Path(path),
+            time_column=NO_TIME_COLUMN,
             target=SYNTHETIC_TARGET,
             season_length=data.season_length,
         )
@@ -74,9 +76,10 @@ def predict(
 
     Returns:
         One window per series, `steps` long, in original units; `Forecast.frame(dataset,
-        origin=False)` gives the columns `<id_column>` (long format only), `<time_column>`
-        (future timestamps continuing the series' frequency, or integer steps), `forecast`
-        and `lower_<L>`, `upper_<L>` for each level.
+        origin=False)` gives the columns `<id_column>` (long format only, the ids as text as
+        the input wrote them), `<time_column>` (future timestamps continuing the series'
+        frequency, in the input's zone or offset; or integer steps), `forecast` and
+        `lower_<L>`, `upper_<L>` for each level.
 
     Example:
         `predict(run, load_input(run), steps=36).frame(dataset, origin=False)`
@@ -204,9 +207,12 @@ def _too_little_to_score(
     )
 
 
-def forecast_plot(run: Run, dataset: Dataset, future: Path | None = None) -> Figure:
+def forecast_plot(
+    run: Run, dataset: Dataset, future: Path | None = None, last: int | None = None
+) -> Figure:
     """Actual vs forecast over the run's training, validation and test parts, any newer data,
-    and the future (which needs `future` when the run has future covariates)."""
+    and the future (which needs `future` when the run has future covariates); over the last
+    `last` points of each series when given (see `forecast_figure` for the default)."""
     _check_input(run, dataset)
     points = points_at_times(dataset, run.split)
     known = None
@@ -217,7 +223,7 @@ def forecast_plot(run: Run, dataset: Dataset, future: Path | None = None) -> Fig
     panels = series_panels(
         run.load_forecaster(), dataset, points, known, levels=interval_levels(run)
     )
-    return forecast_figure(panels, dataset.target, total=len(dataset.series))
+    return forecast_figure(panels, dataset.target, total=len(dataset.series), last=last)
 
 
 def _future_columns(dataset: Dataset) -> str:

@@ -104,7 +104,11 @@ def test_errors_exit_with_their_code_and_no_traceback(args, code, message):
 BAD_FILES = {
     "missing column": ("month,sale\n2020-01-01,1\n", 4, "column 'sales' (`data.target`) not found"),
     "non-numeric": ("month,sales\n2020-01-01,1\n2020-02-01,many\n", 4, "must be numeric"),
-    "missing value": ("month,sales\n2020-01-01,1\n2020-02-01,\n", 4, "1 missing or infinite"),
+    "missing value": (
+        "month,sales\n2020-01-01,1\n2020-02-01,\n2020-03-01,1\n",
+        4,
+        "1 missing value(s), first at row 3 of the file, and `data.missing` is `error`",
+    ),
     "duplicated": ("month,sales\n2020-01-01,1\n2020-01-01,2\n", 4, "duplicated timestamp"),
     "unsorted": ("month,sales\n2020-02-01,1\n2020-01-01,2\n", 4, "are not sorted"),
     "gap": (
@@ -127,7 +131,7 @@ def test_bad_data_exits_with_its_code_and_writes_nothing(case: str, tmp_path: Pa
     (tmp_path / "sales.csv").write_text(text)
     config = tmp_path / "bad.yaml"
     config.write_text(
-        "data: {path: sales.csv, time_column: month, target: sales}\n"
+        "data: {path: sales.csv, time_column: month, target: sales, missing: error}\n"
         f"window: {{lookback: 6, horizon: 3}}\noutput: {{dir: {tmp_path / 'runs'}}}\n"
     )
     assert_clean_error(invoke("train", config), code, message)
@@ -171,6 +175,20 @@ def test_predict_notes_a_data_file_changed_since_training(tmp_path: Path):
     assert result.exit_code == 0
     assert f"Note: {data} changed since training" in result.stderr
     assert result.stdout.splitlines()[1].startswith("north,2020-02-01")
+
+
+def test_predict_on_a_date_file_without_time_column_writes_dates_and_says_why(
+    monthly_gzip_run, tmp_path: Path
+):
+    result = invoke("predict", monthly_gzip_run.path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("month,forecast,lower_80")
+    assert result.stdout.splitlines()[1].startswith("2022-01-01,")
+    assert "Note: " in result.stderr and "using column 'month' as the time column" in (
+        result.stderr
+    )
+    result = invoke("validate", REPO / "configs/a10.yaml", "--set", "data.missing=zero")
+    assert "missing: zero" in result.stdout and "csv:" in result.stdout
 
 
 def test_input_with_any_suffix_is_read_as_csv(long_run, tmp_path: Path):
@@ -480,7 +498,7 @@ def test_a_nul_byte_in_a_command_line_path_is_a_usage_error(tmp_path: Path):
 def test_predict_and_plot_to_stdout_with_dash(tiny_run):
     result = invoke("predict", tiny_run.path, "-o", "-")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[0] == "step,forecast"
+    assert result.stdout.splitlines()[0].startswith("step,forecast,lower_80")
     assert not Path("-").exists()
     result = invoke("plot", tiny_run.path, "--output", "-")
     assert result.exit_code == 0, result.output
@@ -597,3 +615,16 @@ def test_every_signal_while_stopping_still_ends_with_130_and_cleans_up(tmp_path:
     process.communicate(timeout=60)
     assert process.returncode == 130
     assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_writes_the_format_its_output_suffix_asks_for(tiny_run, tmp_path: Path):
+    result = invoke("plot", tiny_run.path, "-o", tmp_path / "p.svg", "--last", "48")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p.svg").read_bytes().startswith(b"<?xml")
+    assert b"last 48 of 240 points" in (tmp_path / "p.svg").read_bytes()
+    assert invoke("plot", tiny_run.path, "-o", tmp_path / "p.pdf").exit_code == 0
+    assert (tmp_path / "p.pdf").read_bytes().startswith(b"%PDF")
+    # Refused before the run is even read: the run directory here does not exist.
+    result = invoke("plot", tmp_path / "no-run", "-o", tmp_path / "p.jpg")
+    assert_clean_error(result, 6, "expected one of .png, .svg, .pdf")
+    assert not (tmp_path / "p.jpg").exists()

@@ -239,7 +239,7 @@ def test_the_temporary_file_of_a_killed_writer_is_swept_by_the_next_write(tmp_pa
     code = (
         "import os, signal\n"
         "from pathlib import Path\n"
-        "from rnnforecast.run import write_atomic\n"
+        "from rnnforecast.staging import write_atomic\n"
         "def die(path):\n"
         "    path.write_text('half')\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"

@@ -249,7 +249,7 @@ def predict(
             return
         from rnnforecast.staging import write_atomic
 
-        write_atomic(output, lambda path: _write_table(forecasts, path, output.suffix))
+        write_atomic(output, lambda path: _write_table(forecasts, path, output))
         outcome.written = ("the forecasts", output)
         with contextlib.suppress(OSError):  # a note; the forecasts are written
             typer.echo(f"Wrote {len(forecasts)} forecasts to {output}", err=True)
@@ -453,11 +453,23 @@ def validate(
         typer.echo(dump_config(plan.config), nl=False)
 
 
-def _write_table(frame: Any, path: Path, suffix: str) -> None:
-    if suffix.lower() in (".parquet", ".pq"):
+def _write_table(frame: Any, path: Path, output: Path) -> None:
+    """Write `frame` to `path` in the format `output`'s name asks for: Parquet, or CSV (tab
+    separated for `.tsv`), compressed by a last `.gz`, `.bz2`, `.zip` or `.xz`. `path` is a
+    temporary name, so pandas could not tell any of it from its own suffix."""
+    from rnnforecast.config import COMPRESSION_SUFFIXES, source_of
+
+    if source_of(output) == "parquet":
         frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
+        return
+    suffixes = [suffix.lower() for suffix in output.suffixes]
+    compression: Any = None
+    if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
+        method = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}[suffixes.pop()]
+        # A zip archive names its member: the output's name without `.zip`.
+        compression = {"method": method, "archive_name": output.stem} if method == "zip" else method
+    separator = "\t" if suffixes and suffixes[-1] == ".tsv" else ","
+    frame.to_csv(path, index=False, sep=separator, compression=compression)
 
 
 @dataclass

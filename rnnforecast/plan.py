@@ -40,6 +40,7 @@ from rnnforecast.config import (
     DEFAULT_TRAINING_STEPS,
     MAX_DEFAULT_EPOCHS,
     MIN_DEFAULT_EPOCHS,
+    NO_TIME_COLUMN,
     Config,
 )
 from rnnforecast.data import Dataset
@@ -197,12 +198,16 @@ def make_plan(
 
 
 def resolve_config(config: Config, dataset: Dataset, points: list[SplitPoints]) -> Config:
-    """A copy of `config` with every value left out chosen from the data: target, frequency,
-    season length, calendar features, log transform, lookback, baseline, units, batch size,
-    learning rate, epochs, early stopping and ensemble size."""
+    """A copy of `config` with every value left out chosen from the data: time and id columns,
+    target, frequency, season length, calendar features, log transform, lookback, baseline,
+    units, batch size, learning rate, epochs, early stopping and ensemble size."""
     resolved = config.model_copy(deep=True)
     data, window, training = resolved.data, resolved.window, resolved.training
     if data.source != "synthetic":
+        # The columns reading found, so a run's data and new input are read without finding
+        # (and saying) them again; `none`: the rows are steps.
+        data.time_column = dataset.time_column or NO_TIME_COLUMN
+        data.id_column = dataset.id_column
         data.target = dataset.target
         data.frequency = dataset.frequency
     data.season_length = dataset.season_length

@@ -106,6 +106,7 @@ def train(
             "models": models_note(plan, points, assessment),
             **assessment.summary(plan.config.model.guard),
             "training": _training_summary(holdout, saved if refitted else None),
+            "missing": None if dataset.missing is None else dataset.missing.to_dict(),
         }
         with events.step("plots"):
             # The past as the scored model saw it (out of sample over the test part), the

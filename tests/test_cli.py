@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import typer
+import yaml
 from typer.testing import CliRunner
 
 from rnnforecast.cli import app
@@ -22,6 +23,15 @@ from tests.conftest import REPO, TINY_OVERRIDES, write_long_config, write_long_c
 
 runner = CliRunner()
 TINY = [item for override in TINY_OVERRIDES for item in ("--set", override)]
+# The tiny network and training for a config that gives only the data and the horizon.
+TINY_NETWORK = [
+    "--set",
+    "model.units=4",
+    "--set",
+    "training.epochs=1",
+    "--set",
+    "training.ensemble=1",
+]
 
 
 def invoke(*args: str):
@@ -177,18 +187,46 @@ def test_predict_notes_a_data_file_changed_since_training(tmp_path: Path):
     assert result.stdout.splitlines()[1].startswith("north,2020-02-01")
 
 
-def test_predict_on_a_date_file_without_time_column_writes_dates_and_says_why(
-    monthly_gzip_run, tmp_path: Path
+def test_a_time_column_found_once_is_stored_so_predict_writes_dates_without_finding_it_again(
+    tmp_path: Path,
 ):
-    result = invoke("predict", monthly_gzip_run.path)
+    config = tmp_path / "minimal.yaml"
+    config.write_text(
+        f"data: {{path: {REPO / 'tests/data/monthly.csv.gz'}}}\nwindow: {{horizon: 3}}\n"
+    )
+    result = invoke("train", config, "--run-dir", tmp_path / "run", *TINY_NETWORK)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[0].startswith("month,forecast,lower_80")
-    assert result.stdout.splitlines()[1].startswith("2022-01-01,")
     assert "Note: " in result.stderr and "using column 'month' as the time column" in (
         result.stderr
     )
+    stored = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]
+    assert (stored["time_column"], stored["id_column"], stored["target"]) == (
+        "month",
+        None,
+        "passengers",
+    )
+    result = invoke("predict", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("month,forecast,lower_80")
+    assert result.stdout.splitlines()[1].startswith("2022-01-01,")
+    assert "time column" not in result.stderr
     result = invoke("validate", REPO / "configs/a10.yaml", "--set", "data.missing=zero")
     assert "missing: zero" in result.stdout and "csv:" in result.stdout
+
+
+def test_predict_output_is_compressed_and_separated_as_its_name_says(tiny_run, tmp_path: Path):
+    expected = read_stdout_table(invoke("predict", tiny_run.path))
+    for name, separator, start in [
+        ("f.csv.gz", ",", b"\x1f\x8b"),
+        ("f.csv.bz2", ",", b"BZh"),
+        ("f.csv.zip", ",", b"PK"),
+        ("f.tsv", "\t", b"step\tforecast"),
+        ("f.tsv.xz", "\t", b"\xfd7zXZ"),
+    ]:
+        result = invoke("predict", tiny_run.path, "-o", tmp_path / name)
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / name).read_bytes().startswith(start), name
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / name, sep=separator), expected)
 
 
 def test_input_with_any_suffix_is_read_as_csv(long_run, tmp_path: Path):

@@ -143,9 +143,10 @@ def fit_before(
 
 
 def truncate(dataset: Dataset, cut: list[int]) -> Dataset:
-    """Each series cut before position `cut[i]`: the data a fold may learn from."""
+    """Each series cut before position `cut[i]`: the data a fold may learn from (with what of
+    it was observed, so a fold neither trains on nor scores the values that were filled)."""
     series = [
-        Series(item.id, item.time[:end], item.values[:end].copy())
+        Series(item.id, item.time[:end], item.values[:end].copy(), item.observed[:end])
         for item, end in zip(dataset.series, cut, strict=True)
     ]
     return replace(dataset, series=series)

@@ -102,6 +102,12 @@ class Series:
         """The target column, shape `(length,)`."""
         return self.values[:, 0]
 
+    @property
+    def observed_target(self) -> np.ndarray:
+        """The target as observed, shape `(length,)`: NaN where `data.missing` filled it. What
+        forecasts are scored against, so a filled point is never scored."""
+        return np.where(self.observed, self.values[:, 0], np.nan)
+
     def __len__(self) -> int:
         return len(self.values)
 

@@ -38,7 +38,7 @@ from rnnforecast.scaling import Scaler, series_key
 from rnnforecast.splitting import SplitPoints, boundary_times, split_points
 from rnnforecast.staging import staged_directory
 from rnnforecast.validation import NETWORK, Assessment, assess, series_scales
-from rnnforecast.windowing import Windows, stack_windows
+from rnnforecast.windowing import Windows, observed_windows, stack_windows
 
 HOLDOUT, REFIT = "holdout", "refit"
 
@@ -183,12 +183,15 @@ def fit_forecaster(
         layout = InputLayout.of(plan, scaler)
         matrices = [feature_matrix(series, dataset, scaler, layout) for series in dataset.series]
     keys = [series_key(series.id) for series in dataset.series]
+    observed = [series.observed for series in dataset.series]
     members, summaries, histories = [], [], []
     for member in plan.members:
         with events.step("seed"):
             seed_everything(member.seed)
         with events.step("scaling + windows"):
             training, validation = member_windows(plan, member, matrices, points, layout)
+            # Windows with a target data.missing filled teach nothing (README: missing values).
+            training, validation = (observed_windows(w, observed) for w in (training, validation))
         with events.step("build + compile"):
             shape = ModelShape(
                 member.lookback, layout.features, plan.horizon, len(layout.known), len(keys)

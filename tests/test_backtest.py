@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnforecast.backtest import backtest, fold_cuts, run_backtest
+from rnnforecast.backtest import backtest, fold_cuts, run_backtest, truncate
 from rnnforecast.config import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.errors import ConfigError
@@ -100,3 +100,15 @@ def test_values_after_an_origin_that_the_fold_cannot_take_are_never_read(tmp_pat
     pairs = result.pairs(dataset)
     assert np.isfinite(pairs["forecast"]).all()
     assert pairs["actual"].tolist() == [0, 0, 0, 0]
+
+
+def test_a_fold_keeps_what_was_observed_so_filled_points_are_neither_learnt_nor_scored():
+    dataset = synthetic_dataset(tiny().data)
+    observed = np.ones(240, dtype=bool)
+    observed[[50, 231]] = False
+    filled = replace(dataset, series=[replace(dataset.series[0], observed=observed)])
+    assert truncate(filled, [200]).series[0].observed.tolist() == observed[:200].tolist()
+    result = backtest(tiny(), folds=2, step=6, refit_each_fold=False, dataset=filled)
+    # Position 231 is the second step of the first fold (origin 230): scored as nothing.
+    assert result.folds[0]["filled_points"] == 1 and result.folds[1]["filled_points"] == 0
+    assert np.isnan(result.pairs(filled)["actual"].iloc[1])

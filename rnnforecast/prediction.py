@@ -8,6 +8,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from rnnforecast.baselines import BASELINES
 from rnnforecast.config import NO_TIME_COLUMN, DataConfig, source_of
 from rnnforecast.data import (
     STEP_COLUMN,
@@ -17,7 +18,7 @@ from rnnforecast.data import (
     load_dataset,
 )
 from rnnforecast.errors import ConfigError, DataError, check_path
-from rnnforecast.evaluation import score_part
+from rnnforecast.evaluation import MODEL, score_part
 from rnnforecast.forecast import Forecast
 from rnnforecast.forecaster import Forecaster, future_ranges
 from rnnforecast.panels import series_panels
@@ -152,12 +153,19 @@ def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, A
     Returns:
         The same structure as the test figures in `metrics.json`; MASE is scaled by the
         seasonal naive error on the points before the scored ones (on the run's training part
-        for the test part, as far as the input holds it).
+        for the test part, as far as the input holds it). Points `data.missing` filled are
+        never scored (`filled_points` counts them). When the saved model was refit on all of
+        the input (a run evaluated on its own data, without `last`), nothing is left that it
+        never saw: the test figures stored in `metrics.json` are returned instead, with
+        `stored: true` and a note saying so.
     """
     horizon, lookback = run.plan.horizon, run.plan.max_lookback
     _check_input(run, dataset)
     points = points_at_times(dataset, run.split)
     refit = run.config.training.refit
+    newer = [len(s) - point.length for s, point in zip(dataset.series, points, strict=True)]
+    if refit and last is None and max(newer) <= 0:
+        return stored_test_figures(run)
     bounds, history_ends, seen = [], [], False
     for series, point in zip(dataset.series, points, strict=True):
         if last is not None and last > len(series):
@@ -186,6 +194,31 @@ def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, A
     if seen:
         result["note"] = "the scored points include data the saved model was trained on"
     return result
+
+
+STORED_KEYS = ("windows", "horizon", "season_length", "filled_points", "best_baseline", "skill")
+
+
+def stored_test_figures(run: Run) -> dict[str, Any]:
+    """The test figures `train` stored in `metrics.json`, of the holdout model that never saw
+    the test part, in the structure `evaluate` returns, with `stored: true` and a note."""
+    metrics = run.metrics
+    figures = {
+        key: metrics[key]
+        for key in (*STORED_KEYS, MODEL, *BASELINES, "intervals")
+        if key in metrics
+    }
+    return {
+        "part": "test (stored)",
+        "stored": True,
+        **figures,
+        "note": (
+            f"the saved model was refit on all of this data, so no point is left that it never "
+            f"saw: these are the test figures stored in {METRICS_FILE} when the run was trained, "
+            "of the holdout model that never saw the test part. Pass newer data with --input "
+            "to score the saved model, or --last N to score the last N points anyway"
+        ),
+    }
 
 
 def _too_little_to_score(

@@ -666,3 +666,12 @@ def test_plot_writes_the_format_its_output_suffix_asks_for(tiny_run, tmp_path: P
     result = invoke("plot", tmp_path / "no-run", "-o", tmp_path / "p.jpg")
     assert_clean_error(result, 6, "expected one of .png, .svg, .pdf")
     assert not (tmp_path / "p.jpg").exists()
+
+
+def test_evaluate_right_after_train_reports_the_stored_test_figures(tiny_run):
+    result = invoke("evaluate", tiny_run.path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].startswith("model")
+    assert "Note: the saved model was refit on all of this data" in result.stdout
+    stored = json.loads(invoke("evaluate", tiny_run.path, "--json").stdout)
+    assert stored["stored"] is True and stored["model"] == tiny_run.metrics["model"]

@@ -56,9 +56,18 @@ def test_without_refit_evaluate_on_the_training_data_repeats_the_test_figures(tm
     assert "trained on" in evaluate(run, load_input(run), last=60)["note"]
 
 
-def test_a_refit_model_is_only_evaluated_on_data_it_never_saw(tiny_run):
+def test_a_refit_model_is_only_evaluated_on_data_it_never_saw(tiny_run, tmp_path):
+    # Right after training nothing is newer: the stored test figures, saying so.
+    metrics = evaluate(tiny_run, load_input(tiny_run))
+    assert metrics["stored"] is True and metrics["part"] == "test (stored)"
+    for name in ("windows", "model", "naive", "seasonal_naive", "drift", "mean", "intervals"):
+        assert metrics[name] == tiny_run.metrics[name], name
+    assert "test figures stored in metrics.json" in metrics["note"]
+    # A few newer points, fewer than a horizon: too little to score, and it says why.
+    newer = tmp_path / "newer.csv"
+    pd.DataFrame({"value": np.sin(np.arange(242) * 2 * np.pi / 24)}).to_csv(newer, index=False)
     with pytest.raises(DataError, match="refit on the whole history, so only newer points"):
-        evaluate(tiny_run, load_input(tiny_run))
+        evaluate(tiny_run, load_input(tiny_run, newer))
     with pytest.raises(DataError, match=r"--last 500 is more than its 240 points"):
         evaluate(tiny_run, load_input(tiny_run), last=500)
     metrics = evaluate(tiny_run, load_input(tiny_run), last=10)

@@ -18,6 +18,7 @@ from rnnforecast.events import Events
 from rnnforecast.panels import backtest_panels
 from rnnforecast.plan import Plan, make_plan
 from rnnforecast.plots import backtest_figure
+from rnnforecast.progress import with_progress
 from rnnforecast.run import BacktestContents, default_run_dir, save_backtest
 from rnnforecast.splitting import SplitPoints, kept_validation
 from rnnforecast.staging import staged_directory
@@ -72,12 +73,15 @@ def backtest(
     dataset = dataset or load_dataset(config.data)
     horizon = config.window.horizon
     cuts = fold_cuts(dataset, folds, step or horizon, horizon)
+    events = with_progress(events, progress)
     parts: list[Scored] = []
     results: list[dict[str, Any]] = []
     model: tuple[Fitted, Plan] | None = None
     for fold, cut in enumerate(cuts, start=1):
         if model is None or refit_each_fold:
-            model = fit_before(config, dataset, cut, progress, events)
+            # Every event of this fold's fit says which fold it belongs to.
+            labelled = events.extended(fold=fold, folds=len(cuts))
+            model = fit_before(config, dataset, cut, progress, labelled)
         fitted, plan = model
         origins = [np.array([position]) for position in cut]
         levels = tuple(plan.config.intervals.levels)

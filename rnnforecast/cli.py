@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +29,7 @@ from rnnforecast.errors import (
     RnnForecastError,
     shorten,
 )
+from rnnforecast.progress import JsonLines
 
 # Kept in step with README's table of exit codes (a test compares them).
 EXIT_CODES = (
@@ -76,6 +78,25 @@ FutureFile = Annotated[
     ),
 ]
 RunDirectory = Annotated[Path, typer.Argument(help="A run directory written by `train`.")]
+
+
+class LogFormat(StrEnum):
+    """How a long command writes its progress, notes and errors to stderr."""
+
+    text = "text"
+    json = "json"
+
+
+LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(
+        "--log-format",
+        help="How progress and errors go to stderr: `text` (Keras' bar on a terminal, one line "
+        "per epoch otherwise; `Error: ...`) or `json` (one JSON object per event: start, "
+        "epoch, member_done, step, note, the result written, error with its exit code).",
+        case_sensitive=False,
+    ),
+]
 Overrides = Annotated[
     list[str] | None,
     typer.Option(
@@ -117,15 +138,18 @@ def train(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress; print only the run directory.")
     ] = False,
+    log_format: LogFormatOption = LogFormat.text,
     verbose: Verbose = False,
 ) -> None:
     """Train a model and write a run directory (model, scaler, config, metrics, plots).
 
-    Example: rnnforecast train configs/a10.yaml --set training.epochs=50
+    Example: rnnforecast train configs/a10.yaml --set training.epochs=50 --log-format json
     """
-    with _errors_reported(verbose) as outcome:
+    log = JsonLines() if log_format == LogFormat.json else None
+    with _errors_reported(verbose, log) as outcome:
         from rnnforecast.config import load_config
 
+        _started(log, "train", config=config, run_dir=run_dir, overrides=overrides)
         settings = load_config(config, overrides)
         from rnnforecast.evaluation import format_comparison, format_intervals
         from rnnforecast.run import (
@@ -136,8 +160,11 @@ def train(
         )
         from rnnforecast.training import train as train_run
 
-        run = train_run(settings, run_dir=run_dir, progress="none" if quiet else "auto")
+        progress = "none" if quiet or log else "auto"
+        run = train_run(settings, run_dir=run_dir, progress=progress, events=_events(log))
         outcome.written = ("the run", run.path)
+        if log is not None:
+            log.write("run_written", path=str(run.path), **_headline(run.metrics))
         if quiet:
             typer.echo(str(run.path))
             return
@@ -386,6 +413,7 @@ def backtest(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress; print only the output folder.")
     ] = False,
+    log_format: LogFormatOption = LogFormat.text,
     verbose: Verbose = False,
 ) -> None:
     """Rolling-origin evaluation: at each origin, fit the scaler and the model on the data
@@ -395,19 +423,26 @@ def backtest(
 
     Example: rnnforecast backtest configs/a10.yaml --folds 4 --step 6
     """
-    with _errors_reported(verbose) as outcome:
+    log = JsonLines() if log_format == LogFormat.json else None
+    with _errors_reported(verbose, log) as outcome:
         from rnnforecast.config import load_config
 
+        _started(
+            log, "backtest", config=config, folds=folds, step=step, refit=refit, output=output_dir
+        )
         settings = load_config(config, overrides)
         from rnnforecast.backtest import run_backtest
         from rnnforecast.baselines import BASELINES
         from rnnforecast.evaluation import format_comparison, format_intervals
         from rnnforecast.run import BACKTEST_FILE
 
+        progress = "none" if quiet or log else "auto"
         result, folder = run_backtest(
-            settings, output_dir, folds, step, refit, "none" if quiet else "auto"
+            settings, output_dir, folds, step, refit, progress, _events(log)
         )
         outcome.written = ("the backtest", folder)
+        if log is not None:
+            log.write("backtest_written", path=str(folder), **_headline(result.overall))
         if quiet:
             typer.echo(str(folder))
             return
@@ -472,6 +507,37 @@ def _write_table(frame: Any, path: Path, output: Path) -> None:
     frame.to_csv(path, index=False, sep=separator, compression=compression)
 
 
+def _started(log: JsonLines | None, command: str, **arguments: Any) -> None:
+    """The `start` event of a command run with `--log-format json`."""
+    if log is not None:
+        shown = {key: None if value is None else str(value) for key, value in arguments.items()}
+        if arguments.get("overrides") is not None:
+            shown["overrides"] = list(arguments["overrides"])
+        log.write("start", command=command, version=__version__, **shown)
+
+
+def _events(log: JsonLines | None) -> Any:
+    """The library's events for a command, written as JSON lines when asked; None for its
+    own default (text progress lines off a terminal)."""
+    if log is None:
+        return None
+    from rnnforecast.events import Events
+
+    return Events(log)
+
+
+def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The figures a scheduler may act on: MASE of the model and the best baseline, the skill."""
+    best = metrics.get("best_baseline")
+    return {
+        "windows": metrics.get("windows"),
+        "mase": metrics.get("model", {}).get("mase"),
+        "best_baseline": best,
+        "best_baseline_mase": metrics.get(best, {}).get("mase") if best else None,
+        "skill": metrics.get("skill"),
+    }
+
+
 @dataclass
 class Outcome:
     """What a command has written so far (what, where), so a failure after it can say so."""
@@ -480,9 +546,10 @@ class Outcome:
 
 
 @contextlib.contextmanager
-def _errors_reported(verbose: bool) -> Iterator[Outcome]:
-    """Turn library errors into `Error: ...` and their exit code; SIGTERM, SIGHUP and Ctrl-C
-    stop the command at a safe point and clean up like any failure.
+def _errors_reported(verbose: bool, log: JsonLines | None = None) -> Iterator[Outcome]:
+    """Turn library errors into `Error: ...` (an `error` JSON object with `log`) and their
+    exit code; SIGTERM, SIGHUP and Ctrl-C stop the command at a safe point and clean up like
+    any failure.
 
     Once a command has written its result (`Outcome.written`), any later failure (stdout full
     or closed, a signal) says where the result is and exits with the output error's code, so
@@ -496,7 +563,7 @@ def _errors_reported(verbose: bool) -> Iterator[Outcome]:
     previous = {kind: signal.signal(kind, interruption.handle_signal) for kind in STOP_SIGNALS}
     outcome = Outcome()
     try:
-        with _notes_reported():
+        with _notes_reported(log):
             yield outcome
         sys.stdout.flush()  # a reader gone away shows here, not as a traceback at exit
     except (typer.Exit, typer.Abort):
@@ -507,8 +574,9 @@ def _errors_reported(verbose: bool) -> Iterator[Outcome]:
             if outcome.written is None:
                 raise typer.Exit(CLOSED_PIPE_EXIT_CODE) from None
         _settle_stdout()
-        _report(error, outcome, verbose)
-        raise typer.Exit(_exit_code(error, outcome)) from None
+        code = _exit_code(error, outcome)
+        _report(error, outcome, verbose, log, code)
+        raise typer.Exit(code) from None
     finally:
         if interruption.stopping():
             # Stopping: a later signal, even after this returns and while TensorFlow shuts
@@ -532,8 +600,15 @@ def _exit_code(error: Exception | KeyboardInterrupt, outcome: Outcome) -> int:
     return 1
 
 
-def _report(error: Exception | KeyboardInterrupt, outcome: Outcome, verbose: bool) -> None:
-    """Print one `Error: ...` report of `error` on stderr (and the traceback with --verbose)."""
+def _report(
+    error: Exception | KeyboardInterrupt,
+    outcome: Outcome,
+    verbose: bool,
+    log: JsonLines | None = None,
+    code: int = 1,
+) -> None:
+    """Print one `Error: ...` report of `error` on stderr (and the traceback with --verbose);
+    with `log`, an `error` JSON object with the exit code instead."""
     if isinstance(error, RnnForecastError):
         message = str(error)
     elif isinstance(error, KeyboardInterrupt):
@@ -564,6 +639,9 @@ def _report(error: Exception | KeyboardInterrupt, outcome: Outcome, verbose: boo
     with contextlib.suppress(OSError):  # stderr may be gone too; the exit code remains
         if verbose and not isinstance(error, KeyboardInterrupt):
             traceback.print_exception(error)
+        if log is not None:
+            log.write("error", exit_code=code, message="\n".join(lines))
+            return
         typer.echo("Error: " + "\n".join(lines), err=True)
 
 
@@ -585,16 +663,25 @@ def _stdout_to_devnull() -> None:
 
 
 class _NoteHandler(logging.Handler):
+    def __init__(self, log: JsonLines | None) -> None:
+        super().__init__(logging.INFO)
+        self.log = log
+
     def emit(self, record: logging.LogRecord) -> None:
-        typer.echo(f"Note: {record.getMessage()}", err=True)
+        if self.log is not None:
+            self.log.write("note", message=record.getMessage())
+            return
+        with contextlib.suppress(OSError):
+            typer.echo(f"Note: {record.getMessage()}", err=True)
 
 
 @contextlib.contextmanager
-def _notes_reported() -> Iterator[None]:
+def _notes_reported(log: JsonLines | None = None) -> Iterator[None]:
     """Print what reading the data chose or repaired (the time column, filled values ...),
-    which the library records and logs rather than prints, as `Note: ...` lines on stderr."""
+    which the library records and logs rather than prints, as `Note: ...` lines on stderr
+    (`note` JSON objects with `log`)."""
     logger = logging.getLogger("rnnforecast.data")
-    handler, level = _NoteHandler(logging.INFO), logger.level
+    handler, level = _NoteHandler(log), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:

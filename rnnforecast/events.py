@@ -18,8 +18,9 @@ class Event:
     """One thing that happened.
 
     Attributes:
-        kind: `"step"` (a named step finished; `seconds` is its duration) or `"epoch"` (a
-            training epoch finished; `fields` hold member, phase, epoch and the losses).
+        kind: `"step"` (a named step finished; `seconds` is its duration; the `fit` step of a
+            member has `member`, `members` and `phase`) or `"epoch"` (a training epoch
+            finished; `fields` hold member, members, epoch, epochs and the losses).
         name: the step's name, e.g. `"fit"`; the phase for an epoch.
         seconds: how long the step took; for an epoch, the time since the command started.
         fields: anything else worth knowing, e.g. `{"member": 2, "epoch": 7, "loss": 0.1}`.
@@ -49,11 +50,27 @@ class Events:
     def __init__(self, *listeners: Listener) -> None:
         self.listeners = list(listeners)
         self.started = time.perf_counter()
+        self.labels: dict[str, Any] = {}
+
+    def extended(self, *listeners: Listener, **labels: Any) -> Events:
+        """Events reporting to these listeners and `listeners`, timed from the same start, with
+        `labels` added to the fields of every event (a backtest's `fold`, say).
+
+        Example:
+            >>> seen = []
+            >>> Events(seen.append).extended(fold=2).emit("epoch", "holdout", epoch=1)
+            >>> seen[0].fields
+            {'fold': 2, 'epoch': 1}
+        """
+        events = Events(*self.listeners, *listeners)
+        events.started = self.started
+        events.labels = {**self.labels, **labels}
+        return events
 
     def emit(self, kind: str, name: str, seconds: float | None = None, **fields: Any) -> None:
         """Send one event to every listener; `seconds` defaults to the time since the start."""
         elapsed = time.perf_counter() - self.started if seconds is None else seconds
-        event = Event(kind, name, elapsed, fields)
+        event = Event(kind, name, elapsed, {**self.labels, **fields})
         for listener in self.listeners:
             listener(event)
 

@@ -4,7 +4,6 @@ history, save, in that order."""
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from rnnforecast.models import ModelShape, build_model, compile_model
 from rnnforecast.panels import series_panels
 from rnnforecast.plan import MemberPlan, Plan, make_plan
 from rnnforecast.plots import forecast_figure, loss_figure
+from rnnforecast.progress import resolved_progress, with_progress
 from rnnforecast.run import (
     FORECAST_TEST_FILE,
     Run,
@@ -68,8 +68,9 @@ def train(
     Args:
         config: a validated config (see `load_config`).
         run_dir: where the run goes; `<output.dir>/<output.name>-<timestamp>` by default.
-        progress: `"bar"` (Keras' progress bar), `"epoch"` (one line per epoch), `"none"`, or
-            `"auto"`: the bar on a terminal, one line per epoch otherwise (cron logs).
+        progress: `"bar"` (Keras' progress bar), `"epoch"` (one line per epoch on stderr,
+            see `progress.EpochLines`), `"none"`, or `"auto"`: the bar on a terminal, one
+            line per epoch otherwise (cron logs).
         events: receives each step with its duration and each epoch (see `events.Events`).
 
     Returns:
@@ -78,7 +79,7 @@ def train(
     Example:
         `train(load_config("configs/sine.yaml", ["training.epochs=2"]))`
     """
-    events = events or Events()
+    events = with_progress(events, progress)
     with events.step("data + split"):
         dataset = load_dataset(config.data)
         points = split_points(dataset, config)
@@ -201,7 +202,7 @@ def fit_forecaster(
         member_epochs = None if epochs is None else epochs[member.number - 1]
         if epochs is None and baseline_only(plan, points):
             member_epochs = 0
-        with events.step("fit", member=member.number, phase=phase):
+        with events.step("fit", member=member.number, members=len(plan.members), phase=phase):
             summary, history = fit(
                 model,
                 (model_inputs(training, layout, keys), training),
@@ -492,6 +493,6 @@ def window_pipeline(
 
 
 def _keras_verbosity(progress: str) -> int:
-    if progress == "auto":
-        return 1 if sys.stdout.isatty() else 2
-    return {"bar": 1, "epoch": 2, "none": 0}[progress]
+    # Keras' bar on a terminal only; its one-line-per-epoch mode (2) would repeat the lines
+    # that `progress.EpochLines` writes from the epoch events, without member or phase.
+    return 1 if resolved_progress(progress) == "bar" else 0

@@ -624,9 +624,10 @@ def start_training(tmp_path: Path) -> subprocess.Popen:
         "training.early_stopping=0",
         stdout=subprocess.PIPE,
     )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("Epoch 2/"):
+    assert process.stderr is not None
+    # Off a terminal, progress is one line per epoch on stderr.
+    for line in process.stderr:
+        if line.startswith("member 1/1 holdout epoch 2/500 "):
             break
     assert any(tmp_path.iterdir()), "the run is being staged"
     return process
@@ -646,7 +647,7 @@ def test_every_signal_while_stopping_still_ends_with_130_and_cleans_up(tmp_path:
     process.send_signal(signal.SIGTERM)
     process.send_signal(signal.SIGTERM)  # a scheduler's second try, during the clean-up
     assert process.stderr is not None
-    stderr = process.stderr.readline()
+    stderr = next(line for line in process.stderr if not line.startswith("member "))
     assert "interrupted; nothing was written" in stderr
     for kind in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):  # while it shuts down
         process.send_signal(kind)
@@ -675,3 +676,64 @@ def test_evaluate_right_after_train_reports_the_stored_test_figures(tiny_run):
     assert "Note: the saved model was refit on all of this data" in result.stdout
     stored = json.loads(invoke("evaluate", tiny_run.path, "--json").stdout)
     assert stored["stored"] is True and stored["model"] == tiny_run.metrics["model"]
+
+
+def test_off_a_terminal_train_prints_one_labelled_line_per_epoch_and_no_keras_lines(
+    tmp_path: Path,
+):
+    result = invoke("train", "--run-dir", tmp_path / "run", *TINY, "--set", "training.ensemble=2")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("member ")]
+    labels = [" ".join(line.split()[:5]) for line in lines]
+    assert labels == [
+        "member 1/2 holdout epoch 1/2",
+        "member 1/2 holdout epoch 2/2",
+        "member 2/2 holdout epoch 1/2",
+        "member 2/2 holdout epoch 2/2",
+        "member 1/2 refit epoch 1/2",
+        "member 1/2 refit epoch 2/2",
+        "member 2/2 refit epoch 1/2",
+        "member 2/2 refit epoch 2/2",
+    ]
+    assert re.fullmatch(r"member 1/2 holdout epoch 1/2 \d+\.\ds loss \S+ val_loss \S+", lines[0])
+    assert "Epoch 1/2" not in result.output and "step - loss" not in result.output
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_log_format_json_writes_one_object_per_event_for_schedulers(tmp_path: Path):
+    result = invoke("train", "--run-dir", tmp_path / "run", *TINY, "--log-format", "json")
+    assert result.exit_code == 0, result.output
+    records = json_lines(result.stderr)
+    kinds = [record["event"] for record in records]
+    assert kinds[0] == "start" and kinds[-1] == "run_written"
+    assert kinds.count("epoch") == 4 and kinds.count("member_done") == 2
+    first = next(record for record in records if record["event"] == "epoch")
+    assert {"phase", "member", "members", "epoch", "epochs", "elapsed", "loss", "val_loss"} <= set(
+        first
+    )
+    assert records[-1]["path"] == str(tmp_path / "run") and "mase" in records[-1]
+    # An error is an object with the exit code, and nothing else reaches stderr.
+    result = invoke("train", "--run-dir", tmp_path / "run", "--log-format", "json")
+    assert result.exit_code == 5
+    error = json_lines(result.stderr)[-1]
+    assert error["event"] == "error" and error["exit_code"] == 5
+    assert "already exists" in error["message"]
+    result = invoke("train", "--set", "training.epochs=true", "--log-format", "json")
+    assert [record["event"] for record in json_lines(result.stderr)] == ["start", "error"]
+    assert json_lines(result.stderr)[-1]["exit_code"] == 3
+
+
+def test_backtest_progress_names_the_fold(tmp_path: Path):
+    result = invoke(
+        "backtest", "--output-dir", tmp_path / "bt", "--folds", "2", *TINY, "--log-format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    records = json_lines(result.stderr)
+    folds = {(r["fold"], r["folds"]) for r in records if r["event"] == "epoch"}
+    assert folds == {(1, 2), (2, 2)}
+    assert records[-1]["event"] == "backtest_written"
+    result = invoke("backtest", "--output-dir", tmp_path / "bt2", "--folds", "2", *TINY)
+    assert "fold 2/2 member 1/1 refit epoch 2/2 " in result.stderr

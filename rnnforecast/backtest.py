@@ -156,6 +156,29 @@ def truncate(dataset: Dataset, cut: list[int]) -> Dataset:
     return replace(dataset, series=series)
 
 
+def backtest_contents(
+    config: Config,
+    folds: int,
+    step: int | None,
+    refit_each_fold: bool,
+    progress: str,
+    dataset: Dataset | None = None,
+    events: Events | None = None,
+) -> tuple[Backtest, BacktestContents]:
+    """`backtest` and everything its folder holds (pairs, summary, figure, config), in memory.
+
+    `dataset`: the data, already read (e.g. from a DataFrame); by default `config.data`'s."""
+    dataset = dataset if dataset is not None else load_dataset(config.data)
+    result = backtest(config, folds, step, refit_each_fold, progress, dataset, events)
+    summary = {
+        "folds": result.folds,
+        "overall": result.overall,
+        "refit_each_fold": result.refit,
+    }
+    figure = backtest_figure(backtest_panels(result.scored, dataset, result.plan.horizon))
+    return result, BacktestContents(result.pairs(dataset), summary, figure, result.plan.config)
+
+
 def run_backtest(
     config: Config,
     output: Path | None,
@@ -170,14 +193,8 @@ def run_backtest(
     dataset = load_dataset(config.data)
     final = output or default_run_dir(config, suffix="-backtest")
     with staged_directory(final) as folder:
-        result = backtest(config, folds, step, refit_each_fold, progress, dataset, events)
-        summary = {
-            "folds": result.folds,
-            "overall": result.overall,
-            "refit_each_fold": result.refit,
-        }
-        figure = backtest_figure(backtest_panels(result.scored, dataset, result.plan.horizon))
-        save_backtest(
-            folder, BacktestContents(result.pairs(dataset), summary, figure, result.plan.config)
+        result, contents = backtest_contents(
+            config, folds, step, refit_each_fold, progress, dataset, events
         )
+        save_backtest(folder, contents)
     return result, final

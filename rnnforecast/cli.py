@@ -151,17 +151,19 @@ def train(
 
         _started(log, "train", config=config, run_dir=run_dir, overrides=overrides)
         settings = load_config(config, overrides)
+        from rnnforecast.api import fit
         from rnnforecast.evaluation import format_comparison, format_intervals
         from rnnforecast.run import (
             FORECAST_PLOT_FILE,
             FORECAST_TEST_FILE,
             LOSS_PLOT_FILE,
             METRICS_FILE,
+            default_run_dir,
         )
-        from rnnforecast.training import train as train_run
 
         progress = "none" if quiet or log else "auto"
-        run = train_run(settings, run_dir=run_dir, progress=progress, events=_events(log))
+        folder = run_dir or default_run_dir(settings)
+        run = fit(config=settings, save_to=folder, progress=progress, events=_events(log)).run
         outcome.written = ("the run", run.path)
         if log is not None:
             log.write("run_written", path=str(run.path), **_headline(run.metrics))
@@ -246,14 +248,11 @@ def predict(
     Example: rnnforecast predict runs/a10-20240101-120000 --input new.csv --level 90 -o f.csv
     """
     with _errors_reported(verbose) as outcome:
+        from rnnforecast.api import load
         from rnnforecast.errors import ConfigError
-        from rnnforecast.run import load_run
 
-        run = load_run(run_dir)
-        from rnnforecast.prediction import load_input
-        from rnnforecast.prediction import predict as predict_frame
-
-        dataset = load_input(run, input_file)
+        model = load(run_dir)
+        run, dataset = model.run, model.data(input_file)
         trained_on = run.manifest.get("data", {}).get("sha256")
         if input_file is None and trained_on and dataset.checksum != trained_on:
             # Expected when the file grows between runs; worth a line in a cron log.
@@ -263,14 +262,14 @@ def predict(
         if no_intervals and levels:
             raise ConfigError("--level and --no-intervals contradict each other; give one.")
         chosen = [] if no_intervals else levels
-        forecast = predict_frame(run, dataset, future=future, steps=steps, levels=chosen)
-        if forecast.intervals and steps and steps > run.plan.horizon:
+        forecasts = model.forecast(steps, chosen, future, dataset)
+        bounded = any(column.startswith("lower_") for column in forecasts.columns)
+        if bounded and steps and steps > run.plan.horizon:
             typer.echo(
                 f"Note: interval bounds cover the first {run.plan.horizon} step(s), the direct "
                 "forecast; the recursive steps after them have none.",
                 err=True,
             )
-        forecasts = forecast.frame(dataset, origin=False)
         if output is None or str(output) == "-":
             forecasts.to_csv(sys.stdout, index=False)
             return
@@ -304,15 +303,11 @@ def evaluate(
     Example: rnnforecast evaluate runs/a10-20240101-120000 --input newer.csv --last 12
     """
     with _errors_reported(verbose):
-        from rnnforecast.run import load_run
-
-        run = load_run(run_dir)
+        from rnnforecast.api import load
         from rnnforecast.evaluation import format_comparison, format_intervals
-        from rnnforecast.prediction import evaluate as evaluate_run
-        from rnnforecast.prediction import load_input
         from rnnforecast.run import json_text
 
-        metrics = evaluate_run(run, load_input(run, input_file), last)
+        metrics = load(run_dir).evaluate(input_file, last)
         if as_json:
             typer.echo(json_text(metrics))
         else:
@@ -360,13 +355,10 @@ def plot(
         to_stdout = str(output) == "-"
         regular = not output.exists() or output.is_file()
         kind = "png" if to_stdout else figure_format(output) if regular else None
-        from rnnforecast.run import load_run
-
-        run = load_run(run_dir)
-        from rnnforecast.prediction import forecast_plot, load_input
+        from rnnforecast.api import load
         from rnnforecast.staging import write_atomic
 
-        figure = forecast_plot(run, load_input(run, input_file), future, last)
+        figure = load(run_dir).plot(input_file, future, last)
         if to_stdout:
             if sys.stdout.isatty():
                 raise OutputError(
@@ -431,14 +423,21 @@ def backtest(
             log, "backtest", config=config, folds=folds, step=step, refit=refit, output=output_dir
         )
         settings = load_config(config, overrides)
-        from rnnforecast.backtest import run_backtest
+        from rnnforecast.api import backtest as run_backtest
         from rnnforecast.baselines import BASELINES
         from rnnforecast.evaluation import format_comparison, format_intervals
-        from rnnforecast.run import BACKTEST_FILE
+        from rnnforecast.run import BACKTEST_FILE, default_run_dir
 
         progress = "none" if quiet or log else "auto"
-        result, folder = run_backtest(
-            settings, output_dir, folds, step, refit, progress, _events(log)
+        folder = output_dir or default_run_dir(settings, suffix="-backtest")
+        result = run_backtest(
+            config=settings,
+            folds=folds,
+            step=step,
+            refit=refit,
+            save_to=folder,
+            progress=progress,
+            events=_events(log),
         )
         outcome.written = ("the backtest", folder)
         if log is not None:

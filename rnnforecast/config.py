@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import zoneinfo
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -203,11 +204,12 @@ class CsvConfig(Section):
 
 
 class DataConfig(Section):
-    source: Literal["csv", "parquet", "synthetic"] | None = Field(
+    source: Literal["csv", "parquet", "synthetic", "dataframe"] | None = Field(
         None,
         description="Where the series comes from; by default taken from the suffix of `path` "
         "(`.csv`, `.tsv`, either compressed as `.gz`, `.bz2`, `.zip` or `.xz`; `.parquet`, "
-        "`.pq`), or `synthetic` when there is no `path`.",
+        "`.pq`), or `synthetic` when there is no `path`. `dataframe`: a pandas DataFrame "
+        "given to `rnnforecast.fit` in Python (no file; new data comes with --input).",
     )
     path: Path | None = Field(
         None,
@@ -352,6 +354,11 @@ class DataConfig(Section):
             raise ValueError(
                 f"`path` is required when `source` is {self.source!r}; "
                 "add `path: your_file` under `data`"
+            )
+        if self.source == "dataframe" and self.path is not None:
+            raise ValueError(
+                "`path` is set but `source` is 'dataframe' (data given in Python); remove "
+                "`path`, or `source` to read the file"
             )
         if self.source == "synthetic":
             # `time_column: none` says what the synthetic series is anyway: integer steps.
@@ -695,12 +702,18 @@ class Config(Section):
         return self
 
 
-def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> Config:
+def load_config(
+    path: Path | str | None = None,
+    overrides: list[str] | None = None,
+    sections: Mapping[str, Any] | None = None,
+) -> Config:
     """Read, override and validate a config.
 
     Args:
         path: YAML file; `None` gives the built-in default (synthetic data).
         overrides: `key.path=value` strings, values parsed as YAML (`training.epochs=2`).
+        sections: parts of the config merged over the file's key by key, before validation
+            (`{"window": {"horizon": 12}}`); a None value removes a key.
 
     Returns:
         The validated `Config`, with `data.path` made absolute relative to the file's folder.
@@ -718,6 +731,7 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
     raw = _read_yaml(Path(path)) if path is not None else {}
     for override in overrides or []:
         _apply_override(raw, override)
+    raw = merge_sections(raw, sections or {})
     try:
         config = Config.model_validate(raw)
     except ValidationError as error:
@@ -730,6 +744,25 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
     elif config.output.name is None:
         config.output.name = DEFAULT_CONFIG_NAME
     return config
+
+
+def merge_sections(raw: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """`update` merged into `raw` key by key where both hold a mapping; a None value in
+    `update` removes the key, so validation decides it afresh.
+
+    Example:
+        >>> merge_sections({"window": {"horizon": 3, "stride": 2}}, {"window": {"horizon": 6}})
+        {'window': {'horizon': 6, 'stride': 2}}
+    """
+    merged = dict(raw)
+    for key, value in update.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_sections(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _name_from_file(path: Path) -> str:

@@ -284,6 +284,12 @@ def load_dataset(config: DataConfig, path: Path | None = None) -> Dataset:
     if config.source == "synthetic" and path is None:
         return synthetic_dataset(config)
     file = Path(path) if path is not None else config.path
+    if file is None and config.source == "dataframe":
+        raise DataError(
+            "the data came from a pandas DataFrame in Python (`data.source: dataframe`), so "
+            "there is no file to read again: pass the data (--input FILE on the command line, "
+            "`data=` in Python)."
+        )
     if file is None:
         raise DataError(f"`data.path` is required when `data.source` is {config.source!r}.")
     source = config.source if path is None else None
@@ -1334,21 +1340,36 @@ def _missing_notes(summary: MissingSummary, source: str) -> list[str]:
     return notes
 
 
+def frame_checksum(frame: pd.DataFrame) -> str:
+    """SHA-256 of a DataFrame's values and index (pandas' row hashes), the checksum of data
+    given in Python."""
+    rows = pd.util.hash_pandas_object(frame, index=True).to_numpy()
+    columns = "\0".join(map(str, frame.columns)).encode()
+    return hashlib.sha256(columns + rows.tobytes()).hexdigest()
+
+
 def future_covariate_values(
-    path: Path, dataset: Dataset, times: list[pd.Index]
+    path: Path | pd.DataFrame, dataset: Dataset, times: list[pd.Index]
 ) -> list[np.ndarray]:
     """The future covariates of each series at `times` (the steps after its end), read from
-    `path`: `(len(times[i]), len(dataset.future_covariates))` per series.
+    `path` (or a DataFrame with its columns): `(len(times[i]), len(dataset.future_covariates))`
+    per series.
 
     The file has the time column, the id column in long format and every future covariate;
     rows at other times are ignored. A missing or duplicated timestamp, or a value that is not
     a number at a needed time, raises `DataError` naming it.
     """
-    source = str(path)
-    check_path(path, DataError, "--future")
-    if not Path(path).is_file():
-        raise DataError(f"{source}: future covariates file not found. Check --future.")
-    frame = read_table(Path(path), text_columns=[dataset.id_column] if dataset.id_column else [])
+    if isinstance(path, pd.DataFrame):
+        source, frame = "the future covariates (DataFrame)", path.copy()
+        if dataset.id_column is not None and dataset.id_column in frame.columns:
+            frame[dataset.id_column] = frame[dataset.id_column].astype(str)
+    else:
+        source = str(path)
+        check_path(path, DataError, "--future")
+        if not Path(path).is_file():
+            raise DataError(f"{source}: future covariates file not found. Check --future.")
+        ids = [dataset.id_column] if dataset.id_column else []
+        frame = read_table(Path(path), text_columns=ids)
     frame.columns = [str(column) for column in frame.columns]
     time_column = dataset.time_column or STEP_COLUMN
     needed = [time_column, *dataset.future_covariates]

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from matplotlib.figure import Figure
 
 from rnnforecast.baselines import BASELINES
@@ -59,7 +60,7 @@ def load_input(run: Run, path: Path | str | None = None) -> Dataset:
 def predict(
     run: Run,
     dataset: Dataset,
-    future: Path | None = None,
+    future: Path | pd.DataFrame | None = None,
     steps: int | None = None,
     forecaster: Forecaster | None = None,
     levels: list[float] | None = None,
@@ -141,10 +142,13 @@ def interval_levels(run: Run, levels: list[float] | None = None) -> tuple[float,
     return tuple(sorted(levels))
 
 
-def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, Any]:
+def evaluate(
+    run: Run, dataset: Dataset, last: int | None = None, forecaster: Forecaster | None = None
+) -> dict[str, Any]:
     """Score the run's saved model on data, next to the naive baselines.
 
     Args:
+        forecaster: the run's forecaster, when already loaded (or never saved).
         last: score the last `last` points of each series. By default the points the saved
             model never saw: those after the end of the training data when it was refit on the
             whole history (`training.refit`), else the test part and everything newer, so the
@@ -187,7 +191,8 @@ def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, A
             raise DataError(_too_little_to_score(dataset, series, start, horizon, lookback, refit))
         bounds.append((start, len(series)))
         history_ends.append(max(history, 2))
-    scored = score_part(run.load_forecaster(), dataset, bounds, history_ends, interval_levels(run))
+    forecaster = forecaster or run.load_forecaster()
+    scored = score_part(forecaster, dataset, bounds, history_ends, interval_levels(run))
     metrics = scored.metrics(dataset.season_length)
     part = f"last {last} points" if last else "newer than training" if refit else "test and newer"
     result = {"part": part, **metrics}
@@ -241,7 +246,11 @@ def _too_little_to_score(
 
 
 def forecast_plot(
-    run: Run, dataset: Dataset, future: Path | None = None, last: int | None = None
+    run: Run,
+    dataset: Dataset,
+    future: Path | pd.DataFrame | None = None,
+    last: int | None = None,
+    forecaster: Forecaster | None = None,
 ) -> Figure:
     """Actual vs forecast over the run's training, validation and test parts, any newer data,
     and the future (which needs `future` when the run has future covariates); over the last
@@ -253,9 +262,8 @@ def forecast_plot(
         # The figure shows the first few series: only their future values are needed.
         shown = replace(dataset, series=dataset.series[:MAX_PANELS])
         known = future_covariate_values(future, shown, future_ranges(shown, run.plan.horizon))
-    panels = series_panels(
-        run.load_forecaster(), dataset, points, known, levels=interval_levels(run)
-    )
+    forecaster = forecaster or run.load_forecaster()
+    panels = series_panels(forecaster, dataset, points, known, levels=interval_levels(run))
     return forecast_figure(panels, dataset.target, total=len(dataset.series), last=last)
 
 

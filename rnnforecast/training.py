@@ -57,11 +57,31 @@ class Fitted:
     history: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The data, its split and the plan decided from them: everything a fit starts from."""
+
+    dataset: Dataset
+    points: list[SplitPoints]
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A trained model in memory: its plan, the data it learnt from, and everything its run
+    directory would hold (`run.RunContents`: the saved forecaster, metrics, split, figures)."""
+
+    plan: Plan
+    dataset: Dataset
+    contents: RunContents
+
+
 def train(
     config: Config,
     run_dir: Path | None = None,
     progress: str = "auto",
     events: Events | None = None,
+    dataset: Dataset | None = None,
 ) -> Run:
     """Train the model a config describes and write its run directory.
 
@@ -72,6 +92,7 @@ def train(
             see `progress.EpochLines`), `"none"`, or `"auto"`: the bar on a terminal, one
             line per epoch otherwise (cron logs).
         events: receives each step with its duration and each epoch (see `events.Events`).
+        dataset: the data, already read (e.g. from a DataFrame); by default `config.data`'s.
 
     Returns:
         The finished `Run`; its `metrics` hold the test scores next to the naive baselines.
@@ -80,61 +101,87 @@ def train(
         `train(load_config("configs/sine.yaml", ["training.epochs=2"]))`
     """
     events = with_progress(events, progress)
+    prepared = prepare(config, dataset, events)
+    final = run_dir or default_run_dir(prepared.plan.config)
+    train_into(prepared, final, progress, events)
+    return load_run(final)
+
+
+def prepare(
+    config: Config, dataset: Dataset | None = None, events: Events | None = None
+) -> Prepared:
+    """Read the data (unless given), split it and decide the plan; fails before any fit on
+    data or a config that cannot be trained."""
+    events = events or Events()
     with events.step("data + split"):
-        dataset = load_dataset(config.data)
+        dataset = dataset if dataset is not None else load_dataset(config.data)
         points = split_points(dataset, config)
         plan = make_plan(config, dataset, points)
-    final = run_dir or default_run_dir(plan.config)
-    levels = tuple(plan.config.intervals.levels)
+    return Prepared(dataset, points, plan)
+
+
+def train_into(prepared: Prepared, final: Path, progress: str, events: Events) -> Trained:
+    """`fit_run`, written atomically as the run directory `final` (see `staging`)."""
     with staged_directory(final) as folder:
-        holdout, assessment = fit_and_assess(plan, dataset, points, progress, events)
-        with events.step("test forecasts + metrics"):
-            scored = score_part(
-                holdout.forecaster,
-                dataset,
-                bounds=[(p.validation_end, p.length) for p in points],
-                history_ends=[p.train_end for p in points],
-                levels=levels,
-            )
-        saved, history = holdout, holdout.history.assign(phase=HOLDOUT)
-        refitted = plan.config.training.refit
-        if refitted:
-            saved = refit(plan, dataset, holdout, progress, events)
-            history = pd.concat([history, saved.history.assign(phase=REFIT)])
-        metrics = {
-            "part": "test",
-            **scored.metrics(dataset.season_length),
-            "models": models_note(plan, points, assessment),
-            **assessment.summary(plan.config.model.guard),
-            "training": _training_summary(holdout, saved if refitted else None),
-            "missing": None if dataset.missing is None else dataset.missing.to_dict(),
-        }
-        with events.step("plots"):
-            # The past as the scored model saw it (out of sample over the test part), the
-            # future from the saved one.
-            panels = series_panels(
-                holdout.forecaster, dataset, points, ahead_by=saved.forecaster, levels=levels
-            )
-            figures = (
-                forecast_figure(panels, dataset.target, total=len(dataset.series)),
-                loss_figure(history),
-            )
+        trained = fit_run(prepared, progress, events)
         with events.step("save run"):
-            save_run(
-                folder,
-                RunContents(
-                    config=plan.config,
-                    forecaster=saved.forecaster,
-                    metrics=metrics,
-                    split=boundary_times(dataset, points),
-                    history=history,
-                    test_forecasts=scored.pairs(dataset),
-                    forecast_figure=figures[0],
-                    loss_figure=figures[1],
-                    manifest=build_manifest(plan.config, dataset.checksum),
-                ),
-            )
-    return load_run(final)
+            save_run(folder, trained.contents)
+    return trained
+
+
+def fit_run(prepared: Prepared, progress: str = "none", events: Events | None = None) -> Trained:
+    """Fit, assess, score the test part, refit and draw: a run in memory, nothing written.
+
+    `progress` sets Keras' own bar only; lines per epoch come from `events` (see
+    `progress.with_progress`).
+    """
+    events = events or Events()
+    dataset, points, plan = prepared.dataset, prepared.points, prepared.plan
+    levels = tuple(plan.config.intervals.levels)
+    holdout, assessment = fit_and_assess(plan, dataset, points, progress, events)
+    with events.step("test forecasts + metrics"):
+        scored = score_part(
+            holdout.forecaster,
+            dataset,
+            bounds=[(p.validation_end, p.length) for p in points],
+            history_ends=[p.train_end for p in points],
+            levels=levels,
+        )
+    saved, history = holdout, holdout.history.assign(phase=HOLDOUT)
+    refitted = plan.config.training.refit
+    if refitted:
+        saved = refit(plan, dataset, holdout, progress, events)
+        history = pd.concat([history, saved.history.assign(phase=REFIT)])
+    metrics = {
+        "part": "test",
+        **scored.metrics(dataset.season_length),
+        "models": models_note(plan, points, assessment),
+        **assessment.summary(plan.config.model.guard),
+        "training": _training_summary(holdout, saved if refitted else None),
+        "missing": None if dataset.missing is None else dataset.missing.to_dict(),
+    }
+    with events.step("plots"):
+        # The past as the scored model saw it (out of sample over the test part), the
+        # future from the saved one.
+        panels = series_panels(
+            holdout.forecaster, dataset, points, ahead_by=saved.forecaster, levels=levels
+        )
+        figures = (
+            forecast_figure(panels, dataset.target, total=len(dataset.series)),
+            loss_figure(history),
+        )
+    contents = RunContents(
+        config=plan.config,
+        forecaster=saved.forecaster,
+        metrics=metrics,
+        split=boundary_times(dataset, points),
+        history=history,
+        test_forecasts=scored.pairs(dataset),
+        forecast_figure=figures[0],
+        loss_figure=figures[1],
+        manifest=build_manifest(plan.config, dataset.checksum),
+    )
+    return Trained(plan, dataset, contents)
 
 
 def out_of_memory_is_a_config_error(fit: Callable[..., Fitted]) -> Callable[..., Fitted]:

@@ -15,6 +15,7 @@ setup: $(BIN)/rnnforecast  ## create .venv and install rnnforecast with its test
 
 demo: setup  ## train on the default config (synthetic data) and print where the results are
 	$(BIN)/rnnforecast train configs/sine.yaml
+	@echo "Next: source $(VENV)/bin/activate, then rnnforecast predict <run directory> (or call $(BIN)/rnnforecast)"
 
 test: setup  ## lint, then the whole test suite
 	$(BIN)/ruff check rnnforecast tests benchmarks data

@@ -19,6 +19,7 @@ from rnnforecast.events import Events
 from rnnforecast.panels import backtest_panels
 from rnnforecast.plan import Plan, make_plan
 from rnnforecast.plots import backtest_figure
+from rnnforecast.progress import with_progress
 from rnnforecast.run import BacktestContents, run_destination, run_key, save_backtest
 from rnnforecast.splitting import SplitPoints, kept_validation
 from rnnforecast.staging import staged_directory
@@ -76,6 +77,7 @@ def backtest(
     events = events or Events()
     horizon = config.window.horizon
     cuts = fold_cuts(dataset, folds, step or horizon, horizon)
+    events = with_progress(events, progress)
     parts: list[Scored] = []
     results: list[dict[str, Any]] = []
     model: tuple[Fitted, Plan] | None = None
@@ -83,7 +85,9 @@ def backtest(
         events.emit("fold", "start", fold=fold, folds=len(cuts))
         if model is None or refit_each_fold:
             scope = None if checkpoints is None else checkpoints.scope(f"fold-{fold}")
-            model = fit_before(config, dataset, cut, progress, events, scope)
+            # Every event of this fold's fit says which fold it belongs to.
+            labelled = events.extended(fold=fold, folds=len(cuts))
+            model = fit_before(config, dataset, cut, progress, labelled, scope)
         fitted, plan = model
         origins = [np.array([position]) for position in cut]
         levels = tuple(plan.config.intervals.levels)
@@ -152,12 +156,40 @@ def fit_before(
 
 
 def truncate(dataset: Dataset, cut: list[int]) -> Dataset:
-    """Each series cut before position `cut[i]`: the data a fold may learn from."""
+    """Each series cut before position `cut[i]`: the data a fold may learn from (with what of
+    it was observed, so a fold neither trains on nor scores the values that were filled)."""
     series = [
-        Series(item.id, item.time[:end], item.values[:end].copy())
+        Series(item.id, item.time[:end], item.values[:end].copy(), item.observed[:end])
         for item, end in zip(dataset.series, cut, strict=True)
     ]
     return replace(dataset, series=series)
+
+
+def backtest_contents(
+    config: Config,
+    folds: int,
+    step: int | None,
+    refit_each_fold: bool,
+    progress: str,
+    dataset: Dataset | None = None,
+    events: Events | None = None,
+    checkpoints: Checkpoints | None = None,
+) -> tuple[Backtest, BacktestContents]:
+    """`backtest` and everything its folder holds (pairs, summary, figure, config), in memory.
+
+    `dataset`: the data, already read (e.g. from a DataFrame); by default `config.data`'s.
+    `checkpoints`: where each fold's training state is kept, for a stopped backtest to resume."""
+    dataset = dataset if dataset is not None else load_dataset(config.data)
+    events = events or Events()
+    result = backtest(config, folds, step, refit_each_fold, progress, dataset, events, checkpoints)
+    summary = {
+        "folds": result.folds,
+        "overall": result.overall,
+        "refit_each_fold": result.refit,
+    }
+    events.emit("metrics", "backtest", metrics=result.overall)
+    figure = backtest_figure(backtest_panels(result.scored, dataset, result.plan.horizon))
+    return result, BacktestContents(result.pairs(dataset), summary, figure, result.plan.config)
 
 
 def run_backtest(
@@ -169,12 +201,15 @@ def run_backtest(
     progress: str,
     events: Events | None = None,
     restart: bool = False,
-) -> tuple[Backtest, Path]:
+    dataset: Dataset | None = None,
+) -> tuple[Backtest, BacktestContents, Path]:
     """`backtest` and its files written atomically to `output`
-    (`<output.dir>/<output.name>-backtest-<time>` by default). A backtest of the same config,
-    data and folds that was stopped before it was complete resumes with its finished folds,
-    unless `restart`."""
-    dataset = load_dataset(config.data)
+    (`<output.dir>/<output.name>-backtest-<time>` by default); returns the result, what its
+    folder holds and the folder. A backtest of the same config, data and folds that was
+    stopped before it was complete resumes with its finished folds, unless `restart`.
+
+    `dataset`: the data, already read (e.g. from a DataFrame); by default `config.data`'s."""
+    dataset = dataset if dataset is not None else load_dataset(config.data)
     events = events or Events()
     step = step or config.window.horizon
     key = run_key(config, dataset.checksum, folds=folds, step=step, refit=refit_each_fold)
@@ -182,19 +217,15 @@ def run_backtest(
     with staged_directory(destination, restart, events.note) as staging:
         # Listeners (trackers) may write into the folder while it is being staged.
         events.emit("run", "start", folder=staging.path, final=staging.final, config=config)
-        checkpoints = Checkpoints(staging.state, events)
-        result = backtest(
-            config, folds, step, refit_each_fold, progress, dataset, events, checkpoints
+        result, contents = backtest_contents(
+            config,
+            folds,
+            step,
+            refit_each_fold,
+            progress,
+            dataset,
+            events,
+            Checkpoints(staging.state, events),
         )
-        summary = {
-            "folds": result.folds,
-            "overall": result.overall,
-            "refit_each_fold": result.refit,
-        }
-        events.emit("metrics", "backtest", metrics=result.overall)
-        figure = backtest_figure(backtest_panels(result.scored, dataset, result.plan.horizon))
-        save_backtest(
-            staging.path,
-            BacktestContents(result.pairs(dataset), summary, figure, result.plan.config),
-        )
-    return result, staging.final
+        save_backtest(staging.path, contents)
+    return result, contents, staging.final

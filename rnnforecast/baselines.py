@@ -7,6 +7,8 @@ baseline exactly (see `models.build_model`).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 BASELINES = ("naive", "seasonal_naive", "drift", "mean")
@@ -107,11 +109,14 @@ def baseline_bounds(
     season_length: int,
     history_end: int,
     levels: list[float],
+    observed: np.ndarray | None = None,
 ) -> dict[str, dict[float, tuple[np.ndarray, np.ndarray]]]:
     """Prediction intervals of every baseline's forecasts from `origins`: per level in percent,
     the forecast plus the quantiles of the baseline's own errors at each horizon step over
     every origin before `history_end` (its in-sample errors; the baselines fit nothing, so
     these are errors of real forecasts). Bounds are NaN when the history holds no origin.
+    `observed` is the target as observed (NaN where it was filled, see
+    `Series.observed_target`): errors at filled points are left out.
 
     Returns:
         `{baseline: {level: (lower, upper)}}`, each `(len(origins), horizon)`.
@@ -121,7 +126,7 @@ def baseline_bounds(
     if len(past) == 0:
         missing = np.full((len(origins), horizon), np.nan)
         return {name: {level: (missing, missing) for level in levels} for name in now}
-    actual = target[past[:, None] + np.arange(horizon)]
+    actual = (target if observed is None else observed)[past[:, None] + np.arange(horizon)]
     then = baseline_forecasts(target, past, horizon, season_length)
     bounds: dict[str, dict[float, tuple[np.ndarray, np.ndarray]]] = {}
     for name, forecast in now.items():
@@ -129,7 +134,9 @@ def baseline_bounds(
         bounds[name] = {}
         for level in levels:
             tail = (1 - level / 100) / 2
-            low, high = np.quantile(errors, [tail, 1 - tail], axis=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a step with every point filled
+                low, high = np.nanquantile(errors, [tail, 1 - tail], axis=0)
             bounds[name][level] = (
                 forecast + np.minimum(low, 0)[None, :],
                 forecast + np.maximum(high, 0)[None, :],

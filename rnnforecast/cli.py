@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import signal
 import sys
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +29,7 @@ from rnnforecast.errors import (
     RnnForecastError,
     shorten,
 )
+from rnnforecast.progress import JsonLines
 
 # Kept in step with README's table of exit codes (a test compares them).
 EXIT_CODES = (
@@ -83,6 +86,25 @@ Restart = Annotated[
         "--restart",
         help="Start over: discard what an unfinished run of the same command (stopped or "
         "killed before it was complete) has done. By default the same command resumes it.",
+    ),
+]
+
+
+class LogFormat(StrEnum):
+    """How a long command writes its progress, notes and errors to stderr."""
+
+    text = "text"
+    json = "json"
+
+
+LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(
+        "--log-format",
+        help="How progress and errors go to stderr: `text` (Keras' bar on a terminal, one line "
+        "per epoch otherwise; `Error: ...`) or `json` (one JSON object per event: start, "
+        "epoch, member_done, step, note, the result written, error with its exit code).",
+        case_sensitive=False,
     ),
 ]
 Overrides = Annotated[
@@ -157,6 +179,7 @@ def train(
         bool, typer.Option("--quiet", "-q", help="No progress; print only the run directory.")
     ] = False,
     restart: Restart = False,
+    log_format: LogFormatOption = LogFormat.text,
     verbose: Verbose = False,
 ) -> None:
     """Train a model and write a run directory (model, scaler, config, metrics, plots).
@@ -166,9 +189,11 @@ def train(
 
     Example: rnnforecast train configs/a10.yaml --set training.epochs=50 --tensorboard
     """
-    with _errors_reported(verbose) as outcome:
+    log = JsonLines() if log_format == LogFormat.json else None
+    with _errors_reported(verbose, log) as outcome:
         from rnnforecast.config import load_config
 
+        _started(log, "train", config=config, run_dir=run_dir, overrides=overrides)
         settings = _tracked_settings(load_config(config, overrides), tensorboard, mlflow)
         from rnnforecast.evaluation import format_comparison, format_intervals
         from rnnforecast.events import Events
@@ -185,12 +210,14 @@ def train(
             run = train_run(
                 settings,
                 run_dir=run_dir,
-                progress="none" if quiet else "auto",
-                events=Events(tracking, _print_note),
+                progress="none" if quiet or log else "auto",
+                events=Events(tracking, log or _print_note),
                 restart=restart,
             )
             outcome.written = ("the run", run.path)
             tracking.finished(run.path)
+        if log is not None:
+            log.write("run_written", path=str(run.path), **_headline(run.metrics))
         if quiet:
             typer.echo(str(run.path))
             return
@@ -272,14 +299,11 @@ def predict(
     Example: rnnforecast predict runs/a10-20240101-120000 --input new.csv --level 90 -o f.csv
     """
     with _errors_reported(verbose) as outcome:
+        from rnnforecast.api import load
         from rnnforecast.errors import ConfigError
-        from rnnforecast.run import load_run
 
-        run = load_run(run_dir)
-        from rnnforecast.prediction import load_input
-        from rnnforecast.prediction import predict as predict_frame
-
-        dataset = load_input(run, input_file)
+        model = load(run_dir)
+        run, dataset = model.run, model.data(input_file)
         trained_on = run.manifest.get("data", {}).get("sha256")
         if input_file is None and trained_on and dataset.checksum != trained_on:
             # Expected when the file grows between runs; worth a line in a cron log.
@@ -289,20 +313,20 @@ def predict(
         if no_intervals and levels:
             raise ConfigError("--level and --no-intervals contradict each other; give one.")
         chosen = [] if no_intervals else levels
-        forecast = predict_frame(run, dataset, future=future, steps=steps, levels=chosen)
-        if forecast.intervals and steps and steps > run.plan.horizon:
+        forecasts = model.forecast(steps, chosen, future, dataset)
+        bounded = any(column.startswith("lower_") for column in forecasts.columns)
+        if bounded and steps and steps > run.plan.horizon:
             typer.echo(
                 f"Note: interval bounds cover the first {run.plan.horizon} step(s), the direct "
                 "forecast; the recursive steps after them have none.",
                 err=True,
             )
-        forecasts = forecast.frame(dataset, origin=False)
         if output is None or str(output) == "-":
             forecasts.to_csv(sys.stdout, index=False)
             return
         from rnnforecast.staging import write_atomic
 
-        write_atomic(output, lambda path: _write_table(forecasts, path, output.suffix))
+        write_atomic(output, lambda path: _write_table(forecasts, path, output))
         outcome.written = ("the forecasts", output)
         with contextlib.suppress(OSError):  # a note; the forecasts are written
             typer.echo(f"Wrote {len(forecasts)} forecasts to {output}", err=True)
@@ -330,15 +354,11 @@ def evaluate(
     Example: rnnforecast evaluate runs/a10-20240101-120000 --input newer.csv --last 12
     """
     with _errors_reported(verbose):
-        from rnnforecast.run import load_run
-
-        run = load_run(run_dir)
+        from rnnforecast.api import load
         from rnnforecast.evaluation import format_comparison, format_intervals
-        from rnnforecast.prediction import evaluate as evaluate_run
-        from rnnforecast.prediction import load_input
         from rnnforecast.run import json_text
 
-        metrics = evaluate_run(run, load_input(run, input_file), last)
+        metrics = load(run_dir).evaluate(input_file, last)
         if as_json:
             typer.echo(json_text(metrics))
         else:
@@ -358,37 +378,49 @@ def plot(
         typer.Option(
             "--output",
             "-o",
-            help="PNG file to write (a regular file or a link to one, never a device or pipe); "
-            "`-`: stdout.",
+            help="Figure file to write: .png, .svg or .pdf (by its suffix; a regular file or a "
+            "link to one, never a device or pipe); `-`: PNG on stdout.",
         ),
     ] = Path("forecast.png"),
     future: FutureFile = None,
+    last: Annotated[
+        int | None,
+        typer.Option(
+            "--last",
+            min=1,
+            help="Draw the last N periods of each series (and the forecast after them); "
+            "default: the whole series, or its last 500 periods when it is longer.",
+        ),
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Plot actual vs forecast over the training, validation and test parts, and the future.
 
-    Example: rnnforecast plot runs/a10-20240101-120000 --output a10.png
+    Example: rnnforecast plot runs/a10-20240101-120000 --output a10.svg --last 48
     """
     with _errors_reported(verbose) as outcome:
-        from rnnforecast.run import load_run
+        from rnnforecast.plots import figure_format, save_figure
 
-        run = load_run(run_dir)
-        from rnnforecast.plots import save_figure
-        from rnnforecast.prediction import forecast_plot, load_input
+        # Before the run and the model load, so a wrong suffix fails at once; what is not a
+        # regular file (a folder, a device, a pipe) is refused by write_atomic, naming it so.
+        to_stdout = str(output) == "-"
+        regular = not output.exists() or output.is_file()
+        kind = "png" if to_stdout else figure_format(output) if regular else None
+        from rnnforecast.api import load
         from rnnforecast.staging import write_atomic
 
-        figure = forecast_plot(run, load_input(run, input_file), future)
-        if str(output) == "-":
+        figure = load(run_dir).plot(input_file, future, last)
+        if to_stdout:
             if sys.stdout.isatty():
                 raise OutputError(
                     "-o -: stdout is a terminal, where a PNG image is noise. Redirect it "
                     "(`-o - > plot.png`) or give a file name."
                 )
             sys.stdout.flush()
-            save_figure(figure, sys.stdout.buffer)
+            save_figure(figure, sys.stdout.buffer, kind)
             sys.stdout.buffer.flush()
             return
-        write_atomic(output, lambda path: save_figure(figure, path))
+        write_atomic(output, lambda path: save_figure(figure, path, kind or figure_format(output)))
         outcome.written = ("the plot", output)
         typer.echo(f"Wrote {output}")
 
@@ -427,6 +459,7 @@ def backtest(
         bool, typer.Option("--quiet", "-q", help="No progress; print only the output folder.")
     ] = False,
     restart: Restart = False,
+    log_format: LogFormatOption = LogFormat.text,
     verbose: Verbose = False,
 ) -> None:
     """Rolling-origin evaluation: at each origin, fit the scaler and the model on the data
@@ -437,9 +470,13 @@ def backtest(
 
     Example: rnnforecast backtest configs/a10.yaml --folds 4 --step 6
     """
-    with _errors_reported(verbose) as outcome:
+    log = JsonLines() if log_format == LogFormat.json else None
+    with _errors_reported(verbose, log) as outcome:
         from rnnforecast.config import load_config
 
+        _started(
+            log, "backtest", config=config, folds=folds, step=step, refit=refit, output=output_dir
+        )
         settings = _tracked_settings(load_config(config, overrides), tensorboard, mlflow)
         from rnnforecast.backtest import run_backtest
         from rnnforecast.baselines import BASELINES
@@ -449,18 +486,20 @@ def backtest(
         from rnnforecast.tracking import tracked
 
         with tracked(settings, "backtest") as tracking:
-            result, folder = run_backtest(
+            result, _, folder = run_backtest(
                 settings,
                 output_dir,
                 folds,
                 step,
                 refit,
-                "none" if quiet else "auto",
-                Events(tracking, _print_note),
+                "none" if quiet or log else "auto",
+                Events(tracking, log or _print_note),
                 restart,
             )
             outcome.written = ("the backtest", folder)
             tracking.finished(folder)
+        if log is not None:
+            log.write("backtest_written", path=str(folder), **_headline(result.overall))
         if quiet:
             typer.echo(str(folder))
             return
@@ -683,11 +722,44 @@ def _print_note(event: Any) -> None:
             typer.echo(f"Note: {event.fields['text']}", err=True)
 
 
-def _write_table(frame: Any, path: Path, suffix: str) -> None:
-    if suffix.lower() in (".parquet", ".pq"):
+def _write_table(frame: Any, path: Path, output: Path) -> None:
+    """Write `frame` to `path` in the format `output`'s name asks for: Parquet, or CSV (tab
+    separated for `.tsv`), compressed by a last `.gz`, `.bz2`, `.zip` or `.xz`. `path` is a
+    temporary name, so pandas could not tell any of it from its own suffix."""
+    from rnnforecast.config import COMPRESSION_SUFFIXES, source_of
+
+    if source_of(output) == "parquet":
         frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
+        return
+    suffixes = [suffix.lower() for suffix in output.suffixes]
+    compression: Any = None
+    if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
+        method = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}[suffixes.pop()]
+        # A zip archive names its member: the output's name without `.zip`.
+        compression = {"method": method, "archive_name": output.stem} if method == "zip" else method
+    separator = "\t" if suffixes and suffixes[-1] == ".tsv" else ","
+    frame.to_csv(path, index=False, sep=separator, compression=compression)
+
+
+def _started(log: JsonLines | None, command: str, **arguments: Any) -> None:
+    """The `start` event of a command run with `--log-format json`."""
+    if log is not None:
+        shown = {key: None if value is None else str(value) for key, value in arguments.items()}
+        if arguments.get("overrides") is not None:
+            shown["overrides"] = list(arguments["overrides"])
+        log.write("start", command=command, version=__version__, **shown)
+
+
+def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The figures a scheduler may act on: MASE of the model and the best baseline, the skill."""
+    best = metrics.get("best_baseline")
+    return {
+        "windows": metrics.get("windows"),
+        "mase": metrics.get("model", {}).get("mase"),
+        "best_baseline": best,
+        "best_baseline_mase": metrics.get(best, {}).get("mase") if best else None,
+        "skill": metrics.get("skill"),
+    }
 
 
 @dataclass
@@ -698,9 +770,10 @@ class Outcome:
 
 
 @contextlib.contextmanager
-def _errors_reported(verbose: bool) -> Iterator[Outcome]:
-    """Turn library errors into `Error: ...` and their exit code; SIGTERM, SIGHUP and Ctrl-C
-    stop the command at a safe point and clean up like any failure.
+def _errors_reported(verbose: bool, log: JsonLines | None = None) -> Iterator[Outcome]:
+    """Turn library errors into `Error: ...` (an `error` JSON object with `log`) and their
+    exit code; SIGTERM, SIGHUP and Ctrl-C stop the command at a safe point and clean up like
+    any failure.
 
     Once a command has written its result (`Outcome.written`), any later failure (stdout full
     or closed, a signal) says where the result is and exits with the output error's code, so
@@ -714,7 +787,8 @@ def _errors_reported(verbose: bool) -> Iterator[Outcome]:
     previous = {kind: signal.signal(kind, interruption.handle_signal) for kind in STOP_SIGNALS}
     outcome = Outcome()
     try:
-        yield outcome
+        with _notes_reported(log):
+            yield outcome
         sys.stdout.flush()  # a reader gone away shows here, not as a traceback at exit
     except (typer.Exit, typer.Abort):
         raise
@@ -724,8 +798,9 @@ def _errors_reported(verbose: bool) -> Iterator[Outcome]:
             if outcome.written is None:
                 raise typer.Exit(CLOSED_PIPE_EXIT_CODE) from None
         _settle_stdout()
-        _report(error, outcome, verbose)
-        raise typer.Exit(_exit_code(error, outcome)) from None
+        code = _exit_code(error, outcome)
+        _report(error, outcome, verbose, log, code)
+        raise typer.Exit(code) from None
     finally:
         if interruption.stopping():
             # Stopping: a later signal, even after this returns and while TensorFlow shuts
@@ -749,8 +824,15 @@ def _exit_code(error: Exception | KeyboardInterrupt, outcome: Outcome) -> int:
     return 1
 
 
-def _report(error: Exception | KeyboardInterrupt, outcome: Outcome, verbose: bool) -> None:
-    """Print one `Error: ...` report of `error` on stderr (and the traceback with --verbose)."""
+def _report(
+    error: Exception | KeyboardInterrupt,
+    outcome: Outcome,
+    verbose: bool,
+    log: JsonLines | None = None,
+    code: int = 1,
+) -> None:
+    """Print one `Error: ...` report of `error` on stderr (and the traceback with --verbose);
+    with `log`, an `error` JSON object with the exit code instead."""
     if isinstance(error, RnnForecastError):
         message = str(error)
     elif isinstance(error, KeyboardInterrupt):
@@ -781,6 +863,9 @@ def _report(error: Exception | KeyboardInterrupt, outcome: Outcome, verbose: boo
     with contextlib.suppress(OSError):  # stderr may be gone too; the exit code remains
         if verbose and not isinstance(error, KeyboardInterrupt):
             traceback.print_exception(error)
+        if log is not None:
+            log.write("error", exit_code=code, message="\n".join(lines))
+            return
         typer.echo("Error: " + "\n".join(lines), err=True)
 
 
@@ -799,6 +884,35 @@ def _stdout_to_devnull() -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+
+
+class _NoteHandler(logging.Handler):
+    def __init__(self, log: JsonLines | None) -> None:
+        super().__init__(logging.INFO)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.log is not None:
+            self.log.write("note", message=record.getMessage())
+            return
+        with contextlib.suppress(OSError):
+            typer.echo(f"Note: {record.getMessage()}", err=True)
+
+
+@contextlib.contextmanager
+def _notes_reported(log: JsonLines | None = None) -> Iterator[None]:
+    """Print what reading the data chose or repaired (the time column, filled values ...),
+    which the library records and logs rather than prints, as `Note: ...` lines on stderr
+    (`note` JSON objects with `log`)."""
+    logger = logging.getLogger("rnnforecast.data")
+    handler, level = _NoteHandler(log), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def main() -> None:

@@ -7,7 +7,10 @@ validation problem into one line naming the file and the dotted key, e.g.
 
 from __future__ import annotations
 
+import codecs
 import difflib
+import zoneinfo
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -53,7 +56,26 @@ CalendarFeature = Literal[
     "hour", "day_of_week", "day_of_month", "day_of_year", "week", "month", "quarter"
 ]
 DEFAULT_SYNTHETIC_PERIOD = 50.0
-FILE_SOURCES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+# The one rule from a file name to its format: `.csv.gz` is a gzip-compressed CSV (pandas
+# decompresses by the same suffixes), `.tsv` a CSV with tabs.
+FILE_SOURCES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zip", ".xz")
+NO_TIME_COLUMN = "none"
+MISSING_POLICIES = ("interpolate", "forward_fill", "zero", "error")
+
+
+def source_of(path: Path | str) -> str | None:
+    """`csv` or `parquet` from a file name's suffixes, None when they say neither.
+
+    Example:
+        >>> source_of("exports/sales.csv.gz"), source_of("x.parquet"), source_of("x.txt")
+        ('csv', 'parquet', None)
+    """
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
+        suffixes.pop()
+        return "csv" if suffixes and FILE_SOURCES.get(suffixes[-1]) == "csv" else None
+    return FILE_SOURCES.get(suffixes[-1]) if suffixes else None
 
 
 class Section(BaseModel):
@@ -127,11 +149,67 @@ class SyntheticConfig(Section):
         return 2 * 3.141592653589793 / period
 
 
-class DataConfig(Section):
-    source: Literal["csv", "parquet", "synthetic"] | None = Field(
+class CsvConfig(Section):
+    sep: str | None = Field(
         None,
-        description="Where the series comes from; by default taken from the suffix of `path`, "
-        "or `synthetic` when there is no `path`.",
+        description="Field separator (one character; `\\t` for a tab); found from the first "
+        "lines when left out (`,`, `;`, tab or `|`).",
+    )
+    decimal: Literal[".", ","] | None = Field(
+        None,
+        description="Decimal mark of the numbers; when left out, `,` if the separator is not "
+        "`,` and the numbers are written like 12,5, else `.`.",
+    )
+    encoding: str | None = Field(
+        None,
+        description="Text encoding (`utf-8`, `latin-1`, `cp1252` ...); when left out, UTF-8 "
+        "(a byte-order mark is skipped), else Windows-1252, a superset of Latin-1 that "
+        "spreadsheets export.",
+    )
+
+    @field_validator("sep")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = "\t" if value in ("\\t", "tab") else value
+        if len(value) != 1 or value in ('"', "\n", "\r"):
+            raise ValueError(
+                "must be one character such as `,`, `;`, `|` or `\\t` for a tab "
+                f"(got {quoted(value)})"
+            )
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(
+                    f"unknown text encoding {quoted(value)}; use a Python codec name such as "
+                    "utf-8, latin-1 or cp1252"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _separator_is_not_the_decimal_mark(self) -> CsvConfig:
+        if self.sep is not None and self.sep == self.decimal:
+            raise ValueError(
+                f"`sep` and `decimal` are both {quoted(self.sep)}; numbers with a decimal comma "
+                "need another separator, usually `;`"
+            )
+        return self
+
+
+class DataConfig(Section):
+    source: Literal["csv", "parquet", "synthetic", "dataframe"] | None = Field(
+        None,
+        description="Where the series comes from; by default taken from the suffix of `path` "
+        "(`.csv`, `.tsv`, either compressed as `.gz`, `.bz2`, `.zip` or `.xz`; `.parquet`, "
+        "`.pq`), or `synthetic` when there is no `path`. `dataframe`: a pandas DataFrame "
+        "given to `rnnforecast.fit` in Python (no file; new data comes with --input).",
     )
     path: Path | None = Field(
         None,
@@ -139,7 +217,10 @@ class DataConfig(Section):
         description="CSV or Parquet file, relative to the config file's folder.",
     )
     time_column: str | None = Field(
-        None, description="Timestamp column; without it the rows are consecutive integer steps."
+        None,
+        description="Timestamp column (dates, or integer steps). When left out, a column of "
+        "dates, or one named like date, time, timestamp, ds, period or month, is used and "
+        "named in a note; `none`: no time column, the rows are consecutive integer steps.",
     )
     target: str | None = Field(
         None,
@@ -177,6 +258,43 @@ class DataConfig(Section):
         description="Steps per season for seasonal naive and MASE; inferred from the "
         "frequency (monthly 12, quarterly 4, daily 7, hourly 24 ...) when left out.",
     )
+    missing: Literal["interpolate", "forward_fill", "zero", "error"] = Field(
+        "interpolate",
+        description="What to do with empty target and covariate cells and with timestamps "
+        "missing from the frequency (rows are inserted there): `interpolate` (linearly), "
+        "`forward_fill` (the last value), `zero`, or `error` (refuse the data). Leading and "
+        "trailing rows without a target are dropped, except with `zero`. Each series "
+        "records which target values were observed.",
+    )
+    max_filled: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Largest fraction of a series' values (per column) that may be filled; a "
+        "series with more is a data error naming it.",
+    )
+    dayfirst: bool | None = Field(
+        None,
+        description="Dates such as 01/02/2024 are day first (1 February); when left out, "
+        "decided from the values (a day above 12), and when they cannot tell, day first for "
+        "dates with dots or a file with a decimal comma, else month first.",
+    )
+    date_format: str | None = Field(
+        None,
+        description="Explicit format of the time column, in strftime codes "
+        "(`%d.%m.%Y %H:%M`), or `ISO8601`; inferred from the values when left out.",
+    )
+    timezone: str | None = Field(
+        None,
+        description="IANA time zone of the data (`Europe/Berlin`): local times without an "
+        "offset are read in it (a repeated hour at the end of summer time by its order), and "
+        "forecasts are written in it. When left out, forecasts keep the offset of the latest "
+        "timestamp of the input (none for times without one).",
+    )
+    csv: CsvConfig = Field(
+        default_factory=CsvConfig,
+        description="How CSV files are written: separator, decimal mark, encoding.",
+    )
     synthetic: SyntheticConfig = Field(
         default_factory=SyntheticConfig,
         description="The sine-plus-noise series used when `source` is `synthetic`.",
@@ -189,27 +307,66 @@ class DataConfig(Section):
             raise ValueError(f"must not hold a NUL byte (got {quoted(str(value))})")
         return value
 
+    @field_validator("date_format")
+    @classmethod
+    def _strftime_format(cls, value: str | None) -> str | None:
+        if value is not None and "%" not in value and value not in ("ISO8601", "mixed"):
+            raise ValueError(
+                "must be strftime codes such as '%d.%m.%Y' or '%Y-%m-%d %H:%M', or ISO8601 "
+                f"(got {quoted(value)})"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                zoneinfo.ZoneInfo(value)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"unknown time zone {quoted(value)}; use an IANA name such as Europe/Berlin, "
+                    "America/New_York or UTC"
+                ) from None
+        return value
+
     @model_validator(mode="after")
     def _source_matches_path(self) -> DataConfig:
         if self.source is None:
             if self.path is None:
                 object.__setattr__(self, "source", "synthetic")
             else:
-                suffix = self.path.suffix.lower()
-                if suffix not in FILE_SOURCES:
+                source = source_of(self.path)
+                if source is None:
                     raise ValueError(
                         f"cannot tell the format of `path` {quoted(str(self.path))} from its "
-                        "suffix; set `source: csv` or `source: parquet`"
+                        "suffix (known: .csv, .tsv, either with .gz, .bz2, .zip or .xz, "
+                        ".parquet, .pq); set `source: csv` or `source: parquet`"
                     )
-                object.__setattr__(self, "source", FILE_SOURCES[suffix])
+                object.__setattr__(self, "source", source)
+        if self.date_format is not None and self.dayfirst is not None:
+            raise ValueError(
+                "give either `date_format` or `dayfirst`, not both: an explicit format already "
+                f"says where the day is (got date_format={quoted(self.date_format)}, "
+                f"dayfirst={self.dayfirst})"
+            )
         if self.source in ("csv", "parquet") and self.path is None:
             raise ValueError(
                 f"`path` is required when `source` is {self.source!r}; "
                 "add `path: your_file` under `data`"
             )
+        if self.source == "dataframe" and self.path is not None:
+            raise ValueError(
+                "`path` is set but `source` is 'dataframe' (data given in Python); remove "
+                "`path`, or `source` to read the file"
+            )
         if self.source == "synthetic":
-            for key in ("path", "time_column", "target", "id_column"):
-                if getattr(self, key) is not None:
+            # `time_column: none` says what the synthetic series is anyway: integer steps.
+            given = {"path": self.path, "target": self.target, "id_column": self.id_column}
+            if self.time_column != NO_TIME_COLUMN:
+                given["time_column"] = self.time_column
+            for key, value in given.items():
+                if value is not None:
                     raise ValueError(
                         f"`{key}` is set but `source` is 'synthetic'; "
                         f"remove `{key}` or set `source` to csv or parquet"
@@ -219,7 +376,7 @@ class DataConfig(Section):
                     "`covariates` and `future_covariates` need a data file; the synthetic "
                     "series has none"
                 )
-        reserved = {self.time_column, self.id_column, self.target} - {None}
+        reserved = {self.time_column, self.id_column, self.target} - {None, NO_TIME_COLUMN}
         for key in ("covariates", "future_covariates"):
             overlap = reserved & set(getattr(self, key))
             if overlap:
@@ -690,12 +847,18 @@ class Config(Section):
         return self
 
 
-def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> Config:
+def load_config(
+    path: Path | str | None = None,
+    overrides: list[str] | None = None,
+    sections: Mapping[str, Any] | None = None,
+) -> Config:
     """Read, override and validate a config.
 
     Args:
         path: YAML file; `None` gives the built-in default (synthetic data).
         overrides: `key.path=value` strings, values parsed as YAML (`training.epochs=2`).
+        sections: parts of the config merged over the file's key by key, before validation
+            (`{"window": {"horizon": 12}}`); a None value removes a key.
 
     Returns:
         The validated `Config`, with `data.path` made absolute relative to the file's folder.
@@ -713,6 +876,7 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
     raw = _read_yaml(Path(path)) if path is not None else {}
     for override in overrides or []:
         _apply_override(raw, override)
+    raw = merge_sections(raw, sections or {})
     try:
         config = Config.model_validate(raw)
     except ValidationError as error:
@@ -729,6 +893,25 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
     elif config.output.name is None:
         config.output.name = DEFAULT_CONFIG_NAME
     return config
+
+
+def merge_sections(raw: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """`update` merged into `raw` key by key where both hold a mapping; a None value in
+    `update` removes the key, so validation decides it afresh.
+
+    Example:
+        >>> merge_sections({"window": {"horizon": 3, "stride": 2}}, {"window": {"horizon": 6}})
+        {'window': {'horizon': 6, 'stride': 2}}
+    """
+    merged = dict(raw)
+    for key, value in update.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_sections(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _name_from_file(path: Path) -> str:

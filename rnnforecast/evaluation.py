@@ -28,7 +28,8 @@ class Scored:
 
     Attributes:
         forecasts: `"model"` and each baseline, the same windows each.
-        actual: `(windows, steps)` what happened.
+        actual: `(windows, steps)` what happened; NaN where nothing was observed (a value
+            `data.missing` filled), which no figure scores.
         scale: `(windows,)` the MASE scale of each window's series.
     """
 
@@ -42,15 +43,17 @@ class Scored:
         return self.forecasts[MODEL]
 
     def metrics(self, season_length: int) -> dict[str, Any]:
-        """`metrics.compare` plus `windows`, `horizon` and `season_length`, and with interval
-        bounds `intervals`: per level, the coverage, scaled width and MSIS of the model and of
-        each baseline (see `metrics.interval_scores`)."""
+        """`metrics.compare` plus `windows`, `horizon`, `season_length` and `filled_points`
+        (points of these windows that `data.missing` filled, left out of every figure), and
+        with interval bounds `intervals`: per level, the coverage, scaled width and MSIS of the
+        model and of each baseline (see `metrics.interval_scores`)."""
         if len(self.actual) == 0:
             return {"windows": 0}
         metrics = {
             "windows": len(self.actual),
             "horizon": self.model.steps,
             "season_length": season_length,
+            "filled_points": int(np.isnan(self.actual).sum()),
             **compare(
                 self.actual,
                 {name: forecast.point for name, forecast in self.forecasts.items()},
@@ -141,7 +144,8 @@ def score_forecast(
     """`model`, made from `origins`, next to what happened and to the baselines' forecasts
     from the same origins, with bounds at the model's interval levels from their errors
     before `history_ends`; MASE is scaled by the seasonal naive MAE of each series' values
-    before `history_ends`."""
+    before `history_ends`. Points `data.missing` filled are compared with nothing (NaN
+    actual values), so no figure scores them; they still feed the forecasts as history."""
     steps, levels = model.steps, sorted(model.intervals)
     actual, scale = [], []
     points: dict[str, list[np.ndarray]] = {name: [] for name in BASELINES}
@@ -150,16 +154,17 @@ def score_forecast(
     }
     for series, positions, history in zip(dataset.series, origins, history_ends, strict=True):
         target = series.target.astype(np.float64)
-        actual.append(target[positions[:, None] + np.arange(steps)])
+        observed = series.observed_target
+        actual.append(observed[positions[:, None] + np.arange(steps)])
         season = dataset.season_length
         for name, values in baseline_forecasts(target, positions, steps, season).items():
             points[name].append(values)
         if levels:
             for name, by_level in baseline_bounds(
-                target, positions, steps, season, history, levels
+                target, positions, steps, season, history, levels, observed
             ).items():
                 bounds[name].append(by_level)
-        scale.append(np.full(len(positions), mase_scale(target[:history], season)))
+        scale.append(np.full(len(positions), mase_scale(observed[:history], season)))
     forecasts = {MODEL: model}
     for name in BASELINES:
         intervals = {

@@ -18,13 +18,14 @@ class Event:
     """One thing that happened.
 
     Attributes:
-        kind: `"step"` (a named step finished; `seconds` is its duration), `"epoch"` (a
-            training epoch finished; `fields` hold member, phase, epoch, the losses and the
-            learning rate), `"run"` (name `"start"`: the folder being staged, its final path
-            and the resolved config), `"fold"` (name `"start"` or `"end"` of a backtest fold;
-            at the end its metrics), `"metrics"` (the final figures of a command), `"trial"`
-            (a finished trial of `tune`) or `"note"` (something a user should know, e.g. that
-            a stopped run resumes; `fields` hold its `text`).
+        kind: `"step"` (a named step finished; `seconds` is its duration; the `fit` step of a
+            member has `member`, `members` and `phase`), `"epoch"` (a training epoch finished;
+            `fields` hold member, members, phase, epoch, epochs, the losses and the learning
+            rate), `"run"` (name `"start"`: the folder being staged, its final path and the
+            resolved config), `"fold"` (name `"start"` or `"end"` of a backtest fold; at the
+            end its metrics), `"metrics"` (the final figures of a command), `"trial"` (a
+            finished trial of `tune`) or `"note"` (something a user should know, e.g. that a
+            stopped run resumes; `fields` hold its `text`).
         name: the step's name, e.g. `"fit"`; the phase for an epoch.
         seconds: how long the step took; for an epoch, the time since the command started.
         fields: anything else worth knowing, e.g. `{"member": 2, "epoch": 7, "loss": 0.1}`.
@@ -54,11 +55,27 @@ class Events:
     def __init__(self, *listeners: Listener) -> None:
         self.listeners = list(listeners)
         self.started = time.perf_counter()
+        self.labels: dict[str, Any] = {}
+
+    def extended(self, *listeners: Listener, **labels: Any) -> Events:
+        """Events reporting to these listeners and `listeners`, timed from the same start, with
+        `labels` added to the fields of every event (a backtest's `fold`, say).
+
+        Example:
+            >>> seen = []
+            >>> Events(seen.append).extended(fold=2).emit("epoch", "holdout", epoch=1)
+            >>> seen[0].fields
+            {'fold': 2, 'epoch': 1}
+        """
+        events = Events(*self.listeners, *listeners)
+        events.started = self.started
+        events.labels = {**self.labels, **labels}
+        return events
 
     def emit(self, kind: str, name: str, seconds: float | None = None, **fields: Any) -> None:
         """Send one event to every listener; `seconds` defaults to the time since the start."""
         elapsed = time.perf_counter() - self.started if seconds is None else seconds
-        event = Event(kind, name, elapsed, fields)
+        event = Event(kind, name, elapsed, {**self.labels, **fields})
         for listener in self.listeners:
             listener(event)
 

@@ -126,14 +126,17 @@ class Forecast:
 
     def frame(self, dataset: Dataset, origin: bool = True) -> pd.DataFrame:
         """One row per window and step: `[<id_column>,] [origin,] <time_column>,
-        horizon_step, forecast`, then `lower_<L>, upper_<L>` per level."""
+        horizon_step, forecast`, then `lower_<L>, upper_<L>` per level; timestamps in the
+        input's zone or offset (`Dataset.output_time`), ids as the input wrote them."""
         steps = self.steps
         columns: dict[str, Any] = {}
         if dataset.id_column is not None:
             columns[dataset.id_column] = np.repeat(self.ids, steps)
         if origin:
-            columns["origin"] = np.repeat(self.origin_times, steps)
-        columns[dataset.time_column or STEP_COLUMN] = self.times.ravel()
+            columns["origin"] = dataset.output_time(pd.Index(np.repeat(self.origin_times, steps)))
+        columns[dataset.time_column or STEP_COLUMN] = dataset.output_time(
+            pd.Index(self.times.ravel())
+        )
         if origin:
             columns["horizon_step"] = np.tile(np.arange(1, steps + 1), len(self))
         columns[FORECAST_COLUMN] = self.point.ravel()

@@ -68,7 +68,8 @@ def series_panels(
             SeriesPanel(
                 title=panel_title(dataset, series),
                 time=series.time,
-                actual=series.target,
+                # Observed values only: a filled stretch shows as a gap in the line.
+                actual=series.observed_target,
                 fitted=fitted,
                 parts=[
                     ("validation", point.train_end, point.validation_end),
@@ -124,7 +125,7 @@ def backtest_panels(folds: list[Scored], dataset: Dataset, horizon: int) -> list
             BacktestPanel(
                 title=panel_title(dataset, series),
                 time=series.time[start:],
-                actual=series.target[start:],
+                actual=series.observed_target[start:],
                 folds=shown,
             )
         )

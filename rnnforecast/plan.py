@@ -40,11 +40,13 @@ from rnnforecast.config import (
     DEFAULT_TRAINING_STEPS,
     MAX_DEFAULT_EPOCHS,
     MIN_DEFAULT_EPOCHS,
+    NO_TIME_COLUMN,
     Config,
 )
 from rnnforecast.data import Dataset
 from rnnforecast.errors import ConfigError, DataError
 from rnnforecast.splitting import SplitPoints
+from rnnforecast.windowing import fully_observed, window_origins
 
 MIN_DEFAULT_LOOKBACK = 8
 MAX_DEFAULT_LOOKBACK = 512
@@ -191,18 +193,23 @@ def make_plan(
     """
     plan = Plan.of(resolve_config(config, dataset, points))
     check_split(dataset, points, plan, test)
+    check_observed(dataset, points, plan)
     check_covariates(dataset, points)
     check_transforms(dataset, plan, config.transform.log)
     return plan
 
 
 def resolve_config(config: Config, dataset: Dataset, points: list[SplitPoints]) -> Config:
-    """A copy of `config` with every value left out chosen from the data: target, frequency,
-    season length, calendar features, log transform, lookback, baseline, units, batch size,
-    learning rate, epochs, early stopping and ensemble size."""
+    """A copy of `config` with every value left out chosen from the data: time and id columns,
+    target, frequency, season length, calendar features, log transform, lookback, baseline,
+    units, batch size, learning rate, epochs, early stopping and ensemble size."""
     resolved = config.model_copy(deep=True)
     data, window, training = resolved.data, resolved.window, resolved.training
     if data.source != "synthetic":
+        # The columns reading found, so a run's data and new input are read without finding
+        # (and saying) them again; `none`: the rows are steps.
+        data.time_column = dataset.time_column or NO_TIME_COLUMN
+        data.id_column = dataset.id_column
         data.target = dataset.target
         data.frequency = dataset.frequency
     data.season_length = dataset.season_length
@@ -316,6 +323,26 @@ def check_split(dataset: Dataset, points: list[SplitPoints], plan: Plan, test: b
                 f"{config.split.validation}, split.test={config.split.test}. Lower them or "
                 "use a longer series."
             )
+
+
+def check_observed(dataset: Dataset, points: list[SplitPoints], plan: Plan) -> None:
+    """Raise `DataError` when no training window has every target observed: windows with a
+    filled target are left out of training (see `windowing.observed_windows`), which would
+    leave nothing to train on."""
+    usable = 0
+    for series, point in zip(dataset.series, points, strict=True):
+        origins = window_origins(
+            len(series), plan.max_lookback, plan.horizon, 0, point.train_end, plan.stride
+        )
+        usable += int(fully_observed(origins, series.observed, plan.horizon).sum())
+    if usable == 0:
+        raise DataError(
+            f"{dataset.source}: every training window of {plan.horizon} step(s) has a target "
+            "value that `data.missing` filled, and windows with filled targets are left out of "
+            "training, so nothing is left to train on. Fill fewer values (check the time column "
+            "and `data.frequency`), lower `window.horizon`, or use a series with fewer gaps. "
+            f"Received: horizon={plan.horizon}, data.missing={plan.config.data.missing}"
+        )
 
 
 def check_covariates(dataset: Dataset, points: list[SplitPoints]) -> None:

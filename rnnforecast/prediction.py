@@ -6,9 +6,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from matplotlib.figure import Figure
 
-from rnnforecast.config import DataConfig
+from rnnforecast.baselines import BASELINES
+from rnnforecast.config import NO_TIME_COLUMN, DataConfig, source_of
 from rnnforecast.data import (
     STEP_COLUMN,
     SYNTHETIC_TARGET,
@@ -17,7 +19,7 @@ from rnnforecast.data import (
     load_dataset,
 )
 from rnnforecast.errors import ConfigError, DataError, check_path
-from rnnforecast.evaluation import score_part
+from rnnforecast.evaluation import MODEL, score_part
 from rnnforecast.forecast import Forecast
 from rnnforecast.forecaster import Forecaster, future_ranges
 from rnnforecast.panels import series_panels
@@ -37,14 +39,16 @@ def load_input(run: Run, path: Path | str | None = None) -> Dataset:
     if path is None:
         return load_dataset(data)
     check_path(path, DataError, "--input")
-    # New data may come in either format whatever the training file was; any suffix but
-    # Parquet's is read as CSV.
-    source = "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
+    # New data may come in either format whatever the training file was; a suffix that says
+    # neither is read as CSV.
+    source = source_of(path) or "csv"
     if data.source == "synthetic":
-        # A synthetic run has one unnamed series: a file for it holds a `value` column.
+        # A synthetic run has one unnamed series: a file for it holds a `value` column, and
+        # its rows are steps, as the series was.
         data = DataConfig(
             source=source,
             path=Path(path),
+            time_column=NO_TIME_COLUMN,
             target=SYNTHETIC_TARGET,
             season_length=data.season_length,
         )
@@ -56,7 +60,7 @@ def load_input(run: Run, path: Path | str | None = None) -> Dataset:
 def predict(
     run: Run,
     dataset: Dataset,
-    future: Path | None = None,
+    future: Path | pd.DataFrame | None = None,
     steps: int | None = None,
     forecaster: Forecaster | None = None,
     levels: list[float] | None = None,
@@ -74,9 +78,10 @@ def predict(
 
     Returns:
         One window per series, `steps` long, in original units; `Forecast.frame(dataset,
-        origin=False)` gives the columns `<id_column>` (long format only), `<time_column>`
-        (future timestamps continuing the series' frequency, or integer steps), `forecast`
-        and `lower_<L>`, `upper_<L>` for each level.
+        origin=False)` gives the columns `<id_column>` (long format only, the ids as text as
+        the input wrote them), `<time_column>` (future timestamps continuing the series'
+        frequency, in the input's zone or offset; or integer steps), `forecast` and
+        `lower_<L>`, `upper_<L>` for each level.
 
     Example:
         `predict(run, load_input(run), steps=36).frame(dataset, origin=False)`
@@ -137,10 +142,13 @@ def interval_levels(run: Run, levels: list[float] | None = None) -> tuple[float,
     return tuple(sorted(levels))
 
 
-def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, Any]:
+def evaluate(
+    run: Run, dataset: Dataset, last: int | None = None, forecaster: Forecaster | None = None
+) -> dict[str, Any]:
     """Score the run's saved model on data, next to the naive baselines.
 
     Args:
+        forecaster: the run's forecaster, when already loaded (or never saved).
         last: score the last `last` points of each series. By default the points the saved
             model never saw: those after the end of the training data when it was refit on the
             whole history (`training.refit`), else the test part and everything newer, so the
@@ -149,12 +157,19 @@ def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, A
     Returns:
         The same structure as the test figures in `metrics.json`; MASE is scaled by the
         seasonal naive error on the points before the scored ones (on the run's training part
-        for the test part, as far as the input holds it).
+        for the test part, as far as the input holds it). Points `data.missing` filled are
+        never scored (`filled_points` counts them). When the saved model was refit on all of
+        the input (a run evaluated on its own data, without `last`), nothing is left that it
+        never saw: the test figures stored in `metrics.json` are returned instead, with
+        `stored: true` and a note saying so.
     """
     horizon, lookback = run.plan.horizon, run.plan.max_lookback
     _check_input(run, dataset)
     points = points_at_times(dataset, run.split)
     refit = run.config.training.refit
+    newer = [len(s) - point.length for s, point in zip(dataset.series, points, strict=True)]
+    if refit and last is None and max(newer) <= 0:
+        return stored_test_figures(run)
     bounds, history_ends, seen = [], [], False
     for series, point in zip(dataset.series, points, strict=True):
         if last is not None and last > len(series):
@@ -176,13 +191,39 @@ def evaluate(run: Run, dataset: Dataset, last: int | None = None) -> dict[str, A
             raise DataError(_too_little_to_score(dataset, series, start, horizon, lookback, refit))
         bounds.append((start, len(series)))
         history_ends.append(max(history, 2))
-    scored = score_part(run.load_forecaster(), dataset, bounds, history_ends, interval_levels(run))
+    forecaster = forecaster or run.load_forecaster()
+    scored = score_part(forecaster, dataset, bounds, history_ends, interval_levels(run))
     metrics = scored.metrics(dataset.season_length)
     part = f"last {last} points" if last else "newer than training" if refit else "test and newer"
     result = {"part": part, **metrics}
     if seen:
         result["note"] = "the scored points include data the saved model was trained on"
     return result
+
+
+STORED_KEYS = ("windows", "horizon", "season_length", "filled_points", "best_baseline", "skill")
+
+
+def stored_test_figures(run: Run) -> dict[str, Any]:
+    """The test figures `train` stored in `metrics.json`, of the holdout model that never saw
+    the test part, in the structure `evaluate` returns, with `stored: true` and a note."""
+    metrics = run.metrics
+    figures = {
+        key: metrics[key]
+        for key in (*STORED_KEYS, MODEL, *BASELINES, "intervals")
+        if key in metrics
+    }
+    return {
+        "part": "test (stored)",
+        "stored": True,
+        **figures,
+        "note": (
+            f"the saved model was refit on all of this data, so no point is left that it never "
+            f"saw: these are the test figures stored in {METRICS_FILE} when the run was trained, "
+            "of the holdout model that never saw the test part. Pass newer data with --input "
+            "to score the saved model, or --last N to score the last N points anyway"
+        ),
+    }
 
 
 def _too_little_to_score(
@@ -204,9 +245,16 @@ def _too_little_to_score(
     )
 
 
-def forecast_plot(run: Run, dataset: Dataset, future: Path | None = None) -> Figure:
+def forecast_plot(
+    run: Run,
+    dataset: Dataset,
+    future: Path | pd.DataFrame | None = None,
+    last: int | None = None,
+    forecaster: Forecaster | None = None,
+) -> Figure:
     """Actual vs forecast over the run's training, validation and test parts, any newer data,
-    and the future (which needs `future` when the run has future covariates)."""
+    and the future (which needs `future` when the run has future covariates); over the last
+    `last` points of each series when given (see `forecast_figure` for the default)."""
     _check_input(run, dataset)
     points = points_at_times(dataset, run.split)
     known = None
@@ -214,10 +262,9 @@ def forecast_plot(run: Run, dataset: Dataset, future: Path | None = None) -> Fig
         # The figure shows the first few series: only their future values are needed.
         shown = replace(dataset, series=dataset.series[:MAX_PANELS])
         known = future_covariate_values(future, shown, future_ranges(shown, run.plan.horizon))
-    panels = series_panels(
-        run.load_forecaster(), dataset, points, known, levels=interval_levels(run)
-    )
-    return forecast_figure(panels, dataset.target, total=len(dataset.series))
+    forecaster = forecaster or run.load_forecaster()
+    panels = series_panels(forecaster, dataset, points, known, levels=interval_levels(run))
+    return forecast_figure(panels, dataset.target, total=len(dataset.series), last=last)
 
 
 def _future_columns(dataset: Dataset) -> str:

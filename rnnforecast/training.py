@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +26,7 @@ from rnnforecast.models import ModelShape, build_model, compile_model
 from rnnforecast.panels import series_panels
 from rnnforecast.plan import MemberPlan, Plan, make_plan
 from rnnforecast.plots import forecast_figure, loss_figure
+from rnnforecast.progress import resolved_progress, with_progress
 from rnnforecast.run import (
     FORECAST_TEST_FILE,
     Run,
@@ -41,7 +41,7 @@ from rnnforecast.scaling import Scaler, series_key
 from rnnforecast.splitting import SplitPoints, boundary_times, split_points
 from rnnforecast.staging import staged_directory
 from rnnforecast.validation import NETWORK, Assessment, assess, series_scales
-from rnnforecast.windowing import Windows, stack_windows
+from rnnforecast.windowing import Windows, observed_windows, stack_windows
 
 HOLDOUT, REFIT = "holdout", "refit"
 
@@ -60,12 +60,32 @@ class Fitted:
     history: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The data, its split and the plan decided from them: everything a fit starts from."""
+
+    dataset: Dataset
+    points: list[SplitPoints]
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A trained model in memory: its plan, the data it learnt from, and everything its run
+    directory would hold (`run.RunContents`: the saved forecaster, metrics, split, figures)."""
+
+    plan: Plan
+    dataset: Dataset
+    contents: RunContents
+
+
 def train(
     config: Config,
     run_dir: Path | None = None,
     progress: str = "auto",
     events: Events | None = None,
     restart: bool = False,
+    dataset: Dataset | None = None,
 ) -> Run:
     """Train the model a config describes and write its run directory.
 
@@ -75,10 +95,14 @@ def train(
     Args:
         config: a validated config (see `load_config`).
         run_dir: where the run goes; `<output.dir>/<output.name>-<timestamp>` by default.
-        progress: `"bar"` (Keras' progress bar), `"epoch"` (one line per epoch), `"none"`, or
-            `"auto"`: the bar on a terminal, one line per epoch otherwise (cron logs).
-        events: receives each step with its duration, each epoch and notes (resuming).
-        restart: discard the state of such an unfinished run and start over.
+        progress: `"bar"` (Keras' progress bar), `"epoch"` (one line per epoch on stderr,
+            see `progress.EpochLines`), `"none"`, or `"auto"`: the bar on a terminal, one
+            line per epoch otherwise (cron logs).
+        events: receives each step with its duration, each epoch and notes (resuming); see
+            `events.Events`.
+        restart: discard the state of an unfinished run of the same config and data (stopped
+            or killed before it was complete) and start over; by default it resumes.
+        dataset: the data, already read (e.g. from a DataFrame); by default `config.data`'s.
 
     Returns:
         The finished `Run`; its `metrics` hold the test scores next to the naive baselines.
@@ -86,65 +110,107 @@ def train(
     Example:
         `train(load_config("configs/sine.yaml", ["training.epochs=2"]))`
     """
+    events = with_progress(events, progress)
+    prepared = prepare(config, dataset, events)
+    _, final = train_into(prepared, run_dir, progress, events, restart)
+    return load_run(final)
+
+
+def prepare(
+    config: Config, dataset: Dataset | None = None, events: Events | None = None
+) -> Prepared:
+    """Read the data (unless given), split it and decide the plan; fails before any fit on
+    data or a config that cannot be trained."""
     events = events or Events()
     with events.step("data + split"):
-        dataset = load_dataset(config.data)
+        dataset = dataset if dataset is not None else load_dataset(config.data)
         points = split_points(dataset, config)
         plan = make_plan(config, dataset, points)
+    return Prepared(dataset, points, plan)
+
+
+def train_into(
+    prepared: Prepared,
+    run_dir: Path | None,
+    progress: str,
+    events: Events,
+    restart: bool = False,
+) -> tuple[Trained, Path]:
+    """`fit_run`, written atomically as the run directory `run_dir` (by default
+    `<output.dir>/<output.name>-<timestamp>`; see `staging`). An unfinished run of the same
+    config and data into the same place resumes from its training state, unless `restart`.
+    Returns the run in memory and where it was written."""
+    plan, dataset = prepared.plan, prepared.dataset
     destination = run_destination(plan.config, run_dir, run_key(plan.config, dataset.checksum))
-    levels = tuple(plan.config.intervals.levels)
     with staged_directory(destination, restart, events.note) as staging:
         # Listeners (trackers) may write into the run while it is being staged.
         events.emit("run", "start", folder=staging.path, final=staging.final, config=plan.config)
-        checkpoints = Checkpoints(staging.state, events)
-        holdout, assessment = fit_and_assess(plan, dataset, points, progress, events, checkpoints)
-        with events.step("test forecasts + metrics"):
-            scored = score_part(
-                holdout.forecaster,
-                dataset,
-                bounds=[(p.validation_end, p.length) for p in points],
-                history_ends=[p.train_end for p in points],
-                levels=levels,
-            )
-        saved, history = holdout, holdout.history.assign(phase=HOLDOUT)
-        refitted = plan.config.training.refit
-        if refitted:
-            saved = refit(plan, dataset, holdout, progress, events, checkpoints)
-            history = pd.concat([history, saved.history.assign(phase=REFIT)])
-        metrics = {
-            "part": "test",
-            **scored.metrics(dataset.season_length),
-            "models": models_note(plan, points, assessment),
-            **assessment.summary(plan.config.model.guard),
-            "training": _training_summary(holdout, saved if refitted else None),
-        }
-        events.emit("metrics", "test", metrics=metrics)
-        with events.step("plots"):
-            # The past as the scored model saw it (out of sample over the test part), the
-            # future from the saved one.
-            panels = series_panels(
-                holdout.forecaster, dataset, points, ahead_by=saved.forecaster, levels=levels
-            )
-            figures = (
-                forecast_figure(panels, dataset.target, total=len(dataset.series)),
-                loss_figure(history),
-            )
+        trained = fit_run(prepared, progress, events, Checkpoints(staging.state, events))
         with events.step("save run"):
-            save_run(
-                staging.path,
-                RunContents(
-                    config=plan.config,
-                    forecaster=saved.forecaster,
-                    metrics=metrics,
-                    split=boundary_times(dataset, points),
-                    history=history,
-                    test_forecasts=scored.pairs(dataset),
-                    forecast_figure=figures[0],
-                    loss_figure=figures[1],
-                    manifest=build_manifest(plan.config, dataset.checksum),
-                ),
-            )
-    return load_run(staging.final)
+            save_run(staging.path, trained.contents)
+    return trained, staging.final
+
+
+def fit_run(
+    prepared: Prepared,
+    progress: str = "none",
+    events: Events | None = None,
+    checkpoints: Checkpoints | None = None,
+) -> Trained:
+    """Fit, assess, score the test part, refit and draw: a run in memory, nothing written
+    (but the training state, with `checkpoints`).
+
+    `progress` sets Keras' own bar only; lines per epoch come from `events` (see
+    `progress.with_progress`).
+    """
+    events = events or Events()
+    dataset, points, plan = prepared.dataset, prepared.points, prepared.plan
+    levels = tuple(plan.config.intervals.levels)
+    holdout, assessment = fit_and_assess(plan, dataset, points, progress, events, checkpoints)
+    with events.step("test forecasts + metrics"):
+        scored = score_part(
+            holdout.forecaster,
+            dataset,
+            bounds=[(p.validation_end, p.length) for p in points],
+            history_ends=[p.train_end for p in points],
+            levels=levels,
+        )
+    saved, history = holdout, holdout.history.assign(phase=HOLDOUT)
+    refitted = plan.config.training.refit
+    if refitted:
+        saved = refit(plan, dataset, holdout, progress, events, checkpoints)
+        history = pd.concat([history, saved.history.assign(phase=REFIT)])
+    metrics = {
+        "part": "test",
+        **scored.metrics(dataset.season_length),
+        "models": models_note(plan, points, assessment),
+        **assessment.summary(plan.config.model.guard),
+        "training": _training_summary(holdout, saved if refitted else None),
+        "missing": None if dataset.missing is None else dataset.missing.to_dict(),
+    }
+    events.emit("metrics", "test", metrics=metrics)
+    with events.step("plots"):
+        # The past as the scored model saw it (out of sample over the test part), the
+        # future from the saved one.
+        panels = series_panels(
+            holdout.forecaster, dataset, points, ahead_by=saved.forecaster, levels=levels
+        )
+        figures = (
+            forecast_figure(panels, dataset.target, total=len(dataset.series)),
+            loss_figure(history),
+        )
+    contents = RunContents(
+        config=plan.config,
+        forecaster=saved.forecaster,
+        metrics=metrics,
+        split=boundary_times(dataset, points),
+        history=history,
+        test_forecasts=scored.pairs(dataset),
+        forecast_figure=figures[0],
+        loss_figure=figures[1],
+        manifest=build_manifest(plan.config, dataset.checksum),
+    )
+    return Trained(plan, dataset, contents)
 
 
 def out_of_memory_is_a_config_error(fit: Callable[..., Fitted]) -> Callable[..., Fitted]:
@@ -196,6 +262,7 @@ def fit_forecaster(
         layout = InputLayout.of(plan, scaler)
         matrices = [feature_matrix(series, dataset, scaler, layout) for series in dataset.series]
     keys = [series_key(series.id) for series in dataset.series]
+    observed = [series.observed for series in dataset.series]
     members, summaries, histories = [], [], []
     for member in plan.members:
         unit = None if checkpoints is None else checkpoints.unit(phase, [member.number])
@@ -203,6 +270,8 @@ def fit_forecaster(
             seed_everything(member.seed)
         with events.step("scaling + windows"):
             training, validation = member_windows(plan, member, matrices, points, layout)
+            # Windows with a target data.missing filled teach nothing (README: missing values).
+            training, validation = (observed_windows(w, observed) for w in (training, validation))
         with events.step("build + compile"):
             shape = ModelShape(
                 member.lookback, layout.features, plan.horizon, len(layout.known), len(keys)
@@ -216,7 +285,7 @@ def fit_forecaster(
         if finished is not None:
             [summary], history = finished.summaries, finished.history
         else:
-            with events.step("fit", member=member.number, phase=phase):
+            with events.step("fit", member=member.number, members=len(plan.members), phase=phase):
                 summary, history = fit(
                     model,
                     (model_inputs(training, layout, keys), training),
@@ -563,6 +632,6 @@ def window_pipeline(
 
 
 def _keras_verbosity(progress: str) -> int:
-    if progress == "auto":
-        return 1 if sys.stdout.isatty() else 2
-    return {"bar": 1, "epoch": 2, "none": 0}[progress]
+    # Keras' bar on a terminal only; its one-line-per-epoch mode (2) would repeat the lines
+    # that `progress.EpochLines` writes from the epoch events, without member or phase.
+    return 1 if resolved_progress(progress) == "bar" else 0

@@ -136,8 +136,9 @@ def series_scales(forecaster: Forecaster, dataset: Dataset, ends: list[int]) -> 
     scales = {}
     for series, end in zip(dataset.series, ends, strict=True):
         key = series_key(series.id)
-        values = forecaster.scaler.transform_target(key, series.target[:end])
-        scales[key] = mase_scale(values[np.isfinite(values)], dataset.season_length)
+        # Filled points and those the space cannot hold (<= 0 under log) are NaN, left out.
+        values = forecaster.scaler.transform_target(key, series.observed_target[:end])
+        scales[key] = mase_scale(values, dataset.season_length)
     return scales
 
 
@@ -146,13 +147,14 @@ def scaled_errors(
 ) -> np.ndarray:
     """`(windows, horizon)` absolute errors of the forecaster's forecasts from `origins`, in
     the space the network forecasts in, divided by each series' scale (NaN where a value has
-    no place in that space: <= 0 under `transform.log`)."""
+    no place in that space, <= 0 under `transform.log`, and where `data.missing` filled it:
+    the calibration leaves both out)."""
     forecast = forecaster.forecast(dataset, origins)
     horizon = forecaster.horizon
     rows = []
     for index, (series, positions) in enumerate(zip(dataset.series, origins, strict=True)):
         key = series_key(series.id)
-        actual = series.target[positions[:, None] + np.arange(horizon)]
+        actual = series.observed_target[positions[:, None] + np.arange(horizon)]
         mine = forecast.series == index
         transform = forecaster.scaler.transform_target
         error = transform(key, actual) - transform(key, forecast.point[mine])

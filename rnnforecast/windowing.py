@@ -48,6 +48,49 @@ def window_origins(
     return np.arange(last, first - 1, -stride, dtype=np.int64)[::-1]
 
 
+def fully_observed(origins: np.ndarray, observed: np.ndarray, horizon: int) -> np.ndarray:
+    """`(len(origins),)` bool: whether the `horizon` targets from each origin were all observed
+    (`observed` is the series' `(length,)` mask).
+
+    Example:
+        >>> mask = np.array([True, True, False, True, True])
+        >>> fully_observed(np.array([0, 1, 3]), mask, 2).tolist()
+        [True, False, True]
+    """
+    # Filled points before each position: the targets are all observed when the count is the
+    # same at the first target and after the last.
+    filled = np.concatenate([[0], np.cumsum(~observed)])
+    return filled[origins + horizon] == filled[origins]
+
+
+def observed_windows(windows: Windows, observed: list[np.ndarray]) -> Windows:
+    """The windows whose targets were all observed: a window with a target `data.missing`
+    filled would teach the model the filling (a straight line, a repeated or a zero value)
+    as if it had happened. `observed[i]` is series i's `(length,)` mask (`Series.observed`);
+    its inputs may hold filled values, as a forecast's history may.
+
+    Example:
+        >>> windows = stack_windows([np.arange(6.0).reshape(-1, 1)], [(0, 6)], 2, 2)
+        >>> mask = np.array([True, True, True, False, True, True])
+        >>> observed_windows(windows, [mask]).origins.tolist()
+        [4]
+    """
+    horizon = windows.targets.shape[1]
+    keep = np.ones(len(windows), dtype=bool)
+    for index, mask in enumerate(observed):
+        mine = windows.series == index
+        keep[mine] = fully_observed(windows.origins[mine], mask, horizon)
+    if keep.all():
+        return windows
+    return Windows(
+        inputs=windows.inputs[keep],
+        targets=windows.targets[keep],
+        series=windows.series[keep],
+        origins=windows.origins[keep],
+        future=windows.future[keep],
+    )
+
+
 def cut_windows(
     values: np.ndarray,
     origins: np.ndarray,

@@ -176,11 +176,14 @@ def plan_of(*overrides: str):
     return Plan.of(load_config(None, [*fixed, *overrides]))
 
 
-def predicted(run, input_file=None, **options):
-    """`predict` on the run's data (or `input_file`) as the table the CLI writes."""
+def predicted(run, input_file=None, no_bounds: bool = False, **options):
+    """`predict` on the run's data (or `input_file`) as the table the CLI writes; without the
+    interval bounds when `no_bounds`."""
     from rnnforecast.prediction import load_input, predict
 
     dataset = load_input(run, input_file)
+    if no_bounds:
+        options["levels"] = []
     return predict(run, dataset, **options).frame(dataset, origin=False)
 
 
@@ -214,3 +217,30 @@ def tiny_tune(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("tune")
     config = load_config(None, [*TUNE_OVERRIDES, f"output.dir={folder}"])
     return tune(config, folder / "search", train_best=True)
+
+
+EXPORTS = REPO / "tests" / "data"
+
+
+def train_minimal(folder: Path, data_file: Path, horizon: int = 3):
+    """A run trained on `data_file` with a config that gives only the path and the horizon,
+    plus the tiny network and epochs that keep tests fast."""
+    from rnnforecast.config import load_config
+    from rnnforecast.training import train
+
+    config = folder / "minimal.yaml"
+    config.write_text(f"data: {{path: {data_file}}}\nwindow: {{horizon: {horizon}}}\n")
+    tiny = ["model.units=4", "training.epochs=1", "training.ensemble=1"]
+    return train(load_config(config, tiny), run_dir=folder / "run", progress="none")
+
+
+@pytest.fixture(scope="session")
+def monthly_gzip_run(tmp_path_factory: pytest.TempPathFactory):
+    """A run on the gzip-compressed monthly export (`tests/data/monthly.csv.gz`)."""
+    return train_minimal(tmp_path_factory.mktemp("gzip"), EXPORTS / "monthly.csv.gz")
+
+
+@pytest.fixture(scope="session")
+def string_ids_run(tmp_path_factory: pytest.TempPathFactory):
+    """A run on the long-format export whose ids have leading zeros and gaps."""
+    return train_minimal(tmp_path_factory.mktemp("ids"), EXPORTS / "long_string_ids.csv")

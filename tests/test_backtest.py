@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnforecast.backtest import backtest, fold_cuts, run_backtest
+from rnnforecast.backtest import backtest, fold_cuts, run_backtest, truncate
 from rnnforecast.config import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.errors import ConfigError
@@ -64,7 +64,7 @@ def test_nothing_after_an_origin_reaches_its_fold(refit_each_fold: bool):
 
 
 def test_run_backtest_writes_its_files_atomically(tmp_path):
-    result, folder = run_backtest(
+    result, _, folder = run_backtest(
         tiny(), tmp_path / "bt", folds=2, step=None, refit_each_fold=False, progress="none"
     )
     assert folder == tmp_path / "bt"
@@ -135,3 +135,15 @@ def test_a_stopped_backtest_resumes_with_its_finished_folds(tmp_path, monkeypatc
     for name in (BACKTEST_METRICS_FILE, BACKTEST_FILE):
         assert (tmp_path / "bt" / name).read_text() == (tmp_path / "straight" / name).read_text()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bt", "straight"]
+
+
+def test_a_fold_keeps_what_was_observed_so_filled_points_are_neither_learnt_nor_scored():
+    dataset = synthetic_dataset(tiny().data)
+    observed = np.ones(240, dtype=bool)
+    observed[[50, 231]] = False
+    filled = replace(dataset, series=[replace(dataset.series[0], observed=observed)])
+    assert truncate(filled, [200]).series[0].observed.tolist() == observed[:200].tolist()
+    result = backtest(tiny(), folds=2, step=6, refit_each_fold=False, dataset=filled)
+    # Position 231 is the second step of the first fold (origin 230): scored as nothing.
+    assert result.folds[0]["filled_points"] == 1 and result.folds[1]["filled_points"] == 0
+    assert np.isnan(result.pairs(filled)["actual"].iloc[1])

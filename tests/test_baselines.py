@@ -1,6 +1,7 @@
 import numpy as np
 
 from rnnforecast.baselines import (
+    baseline_bounds,
     baseline_weights,
     drift_forecast,
     naive_forecast,
@@ -42,3 +43,21 @@ def test_auto_is_seasonal_naive_only_when_the_window_covers_a_season():
     assert resolve_baseline("auto", 8, 12) == "naive"
     assert resolve_baseline("auto", 24, 1) == "naive"
     assert resolve_baseline("mean", 8, 12) == "mean"
+
+
+def test_baseline_bounds_leave_out_the_errors_at_filled_points():
+    target = 10 + np.sin(np.arange(60.0))
+    observed_target = target.copy()
+    # The last value of the history is a target of past forecasts, never their input.
+    filled = target.copy()
+    filled[39] = observed_target[39] = 500.0
+    observed_target[39] = np.nan
+    origins = np.array([45])
+
+    def bounds(values, observed=None):
+        return baseline_bounds(values, origins, 3, 1, 40, [99], observed)["naive"][99]
+
+    honest = bounds(target, np.where(np.arange(60) == 39, np.nan, target))
+    masked = bounds(filled, observed_target)
+    np.testing.assert_allclose(masked, honest)
+    assert (bounds(filled)[1] - masked[1]).max() > 100  # counted, the filling widens them

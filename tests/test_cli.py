@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import typer
+import yaml
 from typer.testing import CliRunner
 
 from rnnforecast.cli import app
@@ -22,6 +23,15 @@ from tests.conftest import REPO, TINY_OVERRIDES, reseal, write_long_config, writ
 
 runner = CliRunner()
 TINY = [item for override in TINY_OVERRIDES for item in ("--set", override)]
+# The tiny network and training for a config that gives only the data and the horizon.
+TINY_NETWORK = [
+    "--set",
+    "model.units=4",
+    "--set",
+    "training.epochs=1",
+    "--set",
+    "training.ensemble=1",
+]
 
 
 def invoke(*args: str):
@@ -79,12 +89,17 @@ def test_validate_prints_the_resolved_config():
 
 
 def assert_clean_error(result, code: int, message: str, progress: bool = False) -> None:
-    """Exit code, one `Error: ...` naming the problem, and no exception escaping the CLI."""
+    """Exit code, one `Error: ...` naming the problem, and no exception escaping the CLI;
+    with `progress`, after the lines of the epochs trained before it failed."""
     assert result.exit_code == code, result.output
     assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert result.stderr.startswith("Error: ") or code == 2
-    assert message in result.stderr
-    assert progress or result.stdout == ""
+    stderr = result.stderr
+    if progress:
+        lines = stderr.splitlines(keepends=True)
+        stderr = "".join(line for line in lines if not line.startswith(("member ", "fold ")))
+    assert stderr.startswith("Error: ") or code == 2
+    assert message in stderr
+    assert result.stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -104,7 +119,11 @@ def test_errors_exit_with_their_code_and_no_traceback(args, code, message):
 BAD_FILES = {
     "missing column": ("month,sale\n2020-01-01,1\n", 4, "column 'sales' (`data.target`) not found"),
     "non-numeric": ("month,sales\n2020-01-01,1\n2020-02-01,many\n", 4, "must be numeric"),
-    "missing value": ("month,sales\n2020-01-01,1\n2020-02-01,\n", 4, "1 missing or infinite"),
+    "missing value": (
+        "month,sales\n2020-01-01,1\n2020-02-01,\n2020-03-01,1\n",
+        4,
+        "1 missing value(s), first at row 3 of the file, and `data.missing` is `error`",
+    ),
     "duplicated": ("month,sales\n2020-01-01,1\n2020-01-01,2\n", 4, "duplicated timestamp"),
     "unsorted": ("month,sales\n2020-02-01,1\n2020-01-01,2\n", 4, "are not sorted"),
     "gap": (
@@ -127,7 +146,7 @@ def test_bad_data_exits_with_its_code_and_writes_nothing(case: str, tmp_path: Pa
     (tmp_path / "sales.csv").write_text(text)
     config = tmp_path / "bad.yaml"
     config.write_text(
-        "data: {path: sales.csv, time_column: month, target: sales}\n"
+        "data: {path: sales.csv, time_column: month, target: sales, missing: error}\n"
         f"window: {{lookback: 6, horizon: 3}}\noutput: {{dir: {tmp_path / 'runs'}}}\n"
     )
     assert_clean_error(invoke("train", config), code, message)
@@ -191,6 +210,48 @@ def test_predict_notes_a_data_file_changed_since_training(tmp_path: Path):
     assert result.exit_code == 0
     assert f"Note: {data} changed since training" in result.stderr
     assert result.stdout.splitlines()[1].startswith("north,2020-02-01")
+
+
+def test_a_time_column_found_once_is_stored_so_predict_writes_dates_without_finding_it_again(
+    tmp_path: Path,
+):
+    config = tmp_path / "minimal.yaml"
+    config.write_text(
+        f"data: {{path: {REPO / 'tests/data/monthly.csv.gz'}}}\nwindow: {{horizon: 3}}\n"
+    )
+    result = invoke("train", config, "--run-dir", tmp_path / "run", *TINY_NETWORK)
+    assert result.exit_code == 0, result.output
+    assert "Note: " in result.stderr and "using column 'month' as the time column" in (
+        result.stderr
+    )
+    stored = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]
+    assert (stored["time_column"], stored["id_column"], stored["target"]) == (
+        "month",
+        None,
+        "passengers",
+    )
+    result = invoke("predict", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("month,forecast,lower_80")
+    assert result.stdout.splitlines()[1].startswith("2022-01-01,")
+    assert "time column" not in result.stderr
+    result = invoke("validate", REPO / "configs/a10.yaml", "--set", "data.missing=zero")
+    assert "missing: zero" in result.stdout and "csv:" in result.stdout
+
+
+def test_predict_output_is_compressed_and_separated_as_its_name_says(tiny_run, tmp_path: Path):
+    expected = read_stdout_table(invoke("predict", tiny_run.path))
+    for name, separator, start in [
+        ("f.csv.gz", ",", b"\x1f\x8b"),
+        ("f.csv.bz2", ",", b"BZh"),
+        ("f.csv.zip", ",", b"PK"),
+        ("f.tsv", "\t", b"step\tforecast"),
+        ("f.tsv.xz", "\t", b"\xfd7zXZ"),
+    ]:
+        result = invoke("predict", tiny_run.path, "-o", tmp_path / name)
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / name).read_bytes().startswith(start), name
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / name, sep=separator), expected)
 
 
 def test_input_with_any_suffix_is_read_as_csv(long_run, tmp_path: Path):
@@ -621,9 +682,10 @@ def start_training(tmp_path: Path) -> subprocess.Popen:
         "training.early_stopping=0",
         stdout=subprocess.PIPE,
     )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("Epoch 2/"):
+    assert process.stderr is not None
+    # Off a terminal, progress is one line per epoch on stderr.
+    for line in process.stderr:
+        if line.startswith("member 1/1 holdout epoch 2/500 "):
             break
     assert any(tmp_path.iterdir()), "the run is being staged"
     return process
@@ -652,3 +714,86 @@ def test_every_signal_while_stopping_still_ends_with_130_and_cleans_up(tmp_path:
     process.communicate(timeout=60)
     assert process.returncode == 130
     staging_left(tmp_path)
+
+
+def test_plot_writes_the_format_its_output_suffix_asks_for(tiny_run, tmp_path: Path):
+    result = invoke("plot", tiny_run.path, "-o", tmp_path / "p.svg", "--last", "48")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p.svg").read_bytes().startswith(b"<?xml")
+    assert b"last 48 of 240 points" in (tmp_path / "p.svg").read_bytes()
+    assert invoke("plot", tiny_run.path, "-o", tmp_path / "p.pdf").exit_code == 0
+    assert (tmp_path / "p.pdf").read_bytes().startswith(b"%PDF")
+    # Refused before the run is even read: the run directory here does not exist.
+    result = invoke("plot", tmp_path / "no-run", "-o", tmp_path / "p.jpg")
+    assert_clean_error(result, 6, "expected one of .png, .svg, .pdf")
+    assert not (tmp_path / "p.jpg").exists()
+
+
+def test_evaluate_right_after_train_reports_the_stored_test_figures(tiny_run):
+    result = invoke("evaluate", tiny_run.path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].startswith("model")
+    assert "Note: the saved model was refit on all of this data" in result.stdout
+    stored = json.loads(invoke("evaluate", tiny_run.path, "--json").stdout)
+    assert stored["stored"] is True and stored["model"] == tiny_run.metrics["model"]
+
+
+def test_off_a_terminal_train_prints_one_labelled_line_per_epoch_and_no_keras_lines(
+    tmp_path: Path,
+):
+    result = invoke("train", "--run-dir", tmp_path / "run", *TINY, "--set", "training.ensemble=2")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("member ")]
+    labels = [" ".join(line.split()[:5]) for line in lines]
+    assert labels == [
+        "member 1/2 holdout epoch 1/2",
+        "member 1/2 holdout epoch 2/2",
+        "member 2/2 holdout epoch 1/2",
+        "member 2/2 holdout epoch 2/2",
+        "member 1/2 refit epoch 1/2",
+        "member 1/2 refit epoch 2/2",
+        "member 2/2 refit epoch 1/2",
+        "member 2/2 refit epoch 2/2",
+    ]
+    assert re.fullmatch(r"member 1/2 holdout epoch 1/2 \d+\.\ds loss \S+ val_loss \S+", lines[0])
+    assert "Epoch 1/2" not in result.output and "step - loss" not in result.output
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_log_format_json_writes_one_object_per_event_for_schedulers(tmp_path: Path):
+    result = invoke("train", "--run-dir", tmp_path / "run", *TINY, "--log-format", "json")
+    assert result.exit_code == 0, result.output
+    records = json_lines(result.stderr)
+    kinds = [record["event"] for record in records]
+    assert kinds[0] == "start" and kinds[-1] == "run_written"
+    assert kinds.count("epoch") == 4 and kinds.count("member_done") == 2
+    first = next(record for record in records if record["event"] == "epoch")
+    assert {"phase", "member", "members", "epoch", "epochs", "elapsed", "loss", "val_loss"} <= set(
+        first
+    )
+    assert records[-1]["path"] == str(tmp_path / "run") and "mase" in records[-1]
+    # An error is an object with the exit code, and nothing else reaches stderr.
+    result = invoke("train", "--run-dir", tmp_path / "run", "--log-format", "json")
+    assert result.exit_code == 5
+    error = json_lines(result.stderr)[-1]
+    assert error["event"] == "error" and error["exit_code"] == 5
+    assert "already exists" in error["message"]
+    result = invoke("train", "--set", "training.epochs=true", "--log-format", "json")
+    assert [record["event"] for record in json_lines(result.stderr)] == ["start", "error"]
+    assert json_lines(result.stderr)[-1]["exit_code"] == 3
+
+
+def test_backtest_progress_names_the_fold(tmp_path: Path):
+    result = invoke(
+        "backtest", "--output-dir", tmp_path / "bt", "--folds", "2", *TINY, "--log-format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    records = json_lines(result.stderr)
+    folds = {(r["fold"], r["folds"]) for r in records if r["event"] == "epoch"}
+    assert folds == {(1, 2), (2, 2)}
+    assert records[-1]["event"] == "backtest_written"
+    result = invoke("backtest", "--output-dir", tmp_path / "bt2", "--folds", "2", *TINY)
+    assert "fold 2/2 member 1/1 refit epoch 2/2 " in result.stderr

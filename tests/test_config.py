@@ -260,6 +260,28 @@ def test_an_empty_config_file_is_an_error_not_the_demo(tmp_path: Path, text: str
 
 
 @pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("x.csv", "csv"),
+        ("x.tsv", "csv"),
+        ("x.CSV.GZ", "csv"),
+        ("x.csv.bz2", "csv"),
+        ("x.csv.zip", "csv"),
+        ("x.tsv.xz", "csv"),
+        ("x.parquet", "parquet"),
+        ("x.pq", "parquet"),
+    ],
+)
+def test_source_follows_the_suffixes(tmp_path: Path, name: str, source: str):
+    assert load_config(write(tmp_path, f"data: {{path: {name}}}")).data.source == source
+
+
+def test_unknown_suffix_lists_the_known_ones(tmp_path: Path):
+    with pytest.raises(ConfigError, match=r"\.csv, \.tsv, either with \.gz, \.bz2"):
+        load_config(write(tmp_path, "data: {path: x.parquet.gz}"))
+
+
+@pytest.mark.parametrize(
     ("override", "message"),
     [
         ("training.epochs=true", "training.epochs: must be a whole number, not true or false"),
@@ -386,3 +408,46 @@ def test_the_resolved_config_shows_the_tune_and_tracking_keys():
     with_space = load_config(None, ["tune.space.model.units={low: 8, high: 64}"])
     again = config_from_dict(yaml.safe_load(dump_config(with_space)), "config.yaml")
     assert again.tune.space == with_space.tune.space, "a dumped space loads back as it was"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.missing=drop", "data.missing: must be one of 'interpolate', 'forward_fill'"),
+        ("data.max_filled=2", "data.max_filled: must be <= 1.0 (got 2)"),
+        ("data.csv.sep=ab", "data.csv.sep: must be one character such as"),
+        ("data.csv.decimal=';'", "data.csv.decimal: must be one of '.' or ','"),
+        ("data.csv.encoding=klingon", "data.csv.encoding: unknown text encoding 'klingon'"),
+        ("data.timezone=Mars/Base", "data.timezone: unknown time zone 'Mars/Base'; use an IANA"),
+        ("data.date_format=dd.mm.yyyy", "data.date_format: must be strftime codes"),
+        ("data.csv={sep: ',', decimal: ','}", "`sep` and `decimal` are both ','"),
+        ("data.dayfirst=true", "give either `date_format` or `dayfirst`, not both"),
+    ],
+)
+def test_reading_settings_are_checked(override: str, message: str):
+    overrides = ["data.path=x.csv", override]
+    if override.startswith("data.dayfirst"):
+        overrides.append("data.date_format=%d.%m.%Y")
+    with pytest.raises(ConfigError) as error:
+        load_config(None, overrides)
+    assert message in str(error.value)
+
+
+def test_reading_settings_have_defaults_and_a_tab_can_be_written_out():
+    data = load_config(None, ["data.path=x.tsv", r"data.csv.sep=\t"]).data
+    assert (data.csv.sep, data.csv.decimal, data.csv.encoding) == ("\t", None, None)
+    assert (data.missing, data.max_filled, data.dayfirst, data.timezone) == (
+        "interpolate",
+        0.5,
+        None,
+        None,
+    )
+    assert "csv:" in dump_config(load_config(None)) and "missing: interpolate" in dump_config(
+        load_config(None)
+    )
+
+
+def test_time_column_none_is_allowed_with_the_synthetic_series():
+    assert load_config(None, ["data.time_column=none"]).data.source == "synthetic"
+    with pytest.raises(ConfigError, match="`time_column` is set but `source` is 'synthetic'"):
+        load_config(None, ["data.time_column=date"])

@@ -1,10 +1,14 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from rnnforecast.config import DataConfig
-from rnnforecast.data import synthetic_dataset
-from rnnforecast.evaluation import format_comparison, score_part
+from rnnforecast.data import Series, synthetic_dataset
+from rnnforecast.evaluation import format_comparison, score_forecast, score_part
 from rnnforecast.forecaster import Forecaster, InputLayout, Member
+from rnnforecast.intervals import Calibration
+from rnnforecast.metrics import mase_scale
 from rnnforecast.scaling import Scaler
 
 
@@ -54,3 +58,47 @@ def test_comparison_of_an_exact_baseline_shows_no_ratio():
         "skill vs naive: n/a (that baseline is exact on 3 windows of 2 steps)"
     )
     assert "n/a" in format_comparison({**metrics, "skill": None})
+
+
+def filled_at(dataset, positions, value: float):
+    """The dataset with the target at `positions` replaced by `value` and marked as filled."""
+    [series] = dataset.series
+    values, observed = series.values.copy(), np.ones(len(series), dtype=bool)
+    values[positions, 0], observed[positions] = value, False
+    return replace(dataset, series=[Series(None, series.time, values, observed)])
+
+
+def test_filled_points_are_never_scored_by_any_figure():
+    dataset = synthetic_dataset(DataConfig(synthetic={"length": 120, "period": 12}))
+    scaler = Scaler.fit("standard", {"": dataset.series[0].values[:80]})
+    forecaster = replace(
+        last_value_forecaster(scaler, 4),
+        calibration=Calibration.from_errors(np.full((30, 4), 0.5)),
+        scales={"": 1.0},
+    )
+    origins = [np.arange(100, 117)]
+    model = forecaster.forecast(dataset, origins, levels=(80,))
+    # A filling far off: in the scored part, and in the history that scales MASE.
+    filled = filled_at(dataset, [50, 104, 110], 1000.0)
+    scored = score_forecast(model, filled, origins, [80])
+    metrics, pairs = scored.metrics(12), scored.pairs(filled)
+    kept = pairs.dropna(subset=["actual"])
+    assert metrics["filled_points"] == pairs["actual"].isna().sum() == 4 + 4
+    observed = filled.series[0].observed_target
+    scale = mase_scale(observed[:80], 12)
+    for name in ("forecast", "naive", "seasonal_naive", "drift", "mean"):
+        errors = (kept["actual"] - kept[name]).abs()
+        row = metrics["model" if name == "forecast" else name]
+        assert row["mae"] == pytest.approx(errors.mean())
+        assert row["mase"] == pytest.approx(errors.mean() / scale)
+    inside = (kept["lower_80"] <= kept["actual"]) & (kept["actual"] <= kept["upper_80"])
+    assert metrics["intervals"]["80"]["model"]["coverage"] == pytest.approx(inside.mean())
+    # Scored as observed, the same values would swamp every figure.
+    unmasked = score_forecast(
+        model,
+        replace(filled, series=[replace(filled.series[0], observed=np.ones(120, dtype=bool))]),
+        origins,
+        [80],
+    ).metrics(12)
+    assert unmasked["model"]["mae"] > 100 * metrics["model"]["mae"]
+    assert unmasked["intervals"]["80"]["model"]["coverage"] < inside.mean()

@@ -28,3 +28,17 @@ def test_step_seconds_adds_up_repeated_steps_in_order():
     seen = [Event("step", "fit", 1.0), Event("epoch", "holdout", 9.0), Event("step", "save", 0.5)]
     seen.append(Event("step", "fit", 2.0))
     assert step_seconds(seen) == {"fit": 3.0, "save": 0.5}
+
+
+def test_extended_events_share_the_start_and_label_every_event():
+    seen, extra = [], []
+    events = Events(seen.append)
+    fold = events.extended(extra.append, fold=2, folds=3)
+    assert fold.started == events.started
+    fold.emit("epoch", "holdout", epoch=1)
+    with fold.step("fit", member=1):
+        pass
+    assert seen == extra and [event.fields["fold"] for event in seen] == [2, 2]
+    assert seen[1].fields == {"fold": 2, "folds": 3, "member": 1}
+    events.emit("step", "save")
+    assert len(seen) == 3 and len(extra) == 2 and seen[2].fields == {}

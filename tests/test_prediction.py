@@ -56,9 +56,18 @@ def test_without_refit_evaluate_on_the_training_data_repeats_the_test_figures(tm
     assert "trained on" in evaluate(run, load_input(run), last=60)["note"]
 
 
-def test_a_refit_model_is_only_evaluated_on_data_it_never_saw(tiny_run):
+def test_a_refit_model_is_only_evaluated_on_data_it_never_saw(tiny_run, tmp_path):
+    # Right after training nothing is newer: the stored test figures, saying so.
+    metrics = evaluate(tiny_run, load_input(tiny_run))
+    assert metrics["stored"] is True and metrics["part"] == "test (stored)"
+    for name in ("windows", "model", "naive", "seasonal_naive", "drift", "mean", "intervals"):
+        assert metrics[name] == tiny_run.metrics[name], name
+    assert "test figures stored in metrics.json" in metrics["note"]
+    # A few newer points, fewer than a horizon: too little to score, and it says why.
+    newer = tmp_path / "newer.csv"
+    pd.DataFrame({"value": np.sin(np.arange(242) * 2 * np.pi / 24)}).to_csv(newer, index=False)
     with pytest.raises(DataError, match="refit on the whole history, so only newer points"):
-        evaluate(tiny_run, load_input(tiny_run))
+        evaluate(tiny_run, load_input(tiny_run, newer))
     with pytest.raises(DataError, match=r"--last 500 is more than its 240 points"):
         evaluate(tiny_run, load_input(tiny_run), last=500)
     metrics = evaluate(tiny_run, load_input(tiny_run), last=10)
@@ -141,3 +150,56 @@ def test_evaluate_scales_mase_on_what_the_input_holds_before_the_scored_part(tmp
 def test_a_nul_byte_in_the_input_path_is_a_data_error(tiny_run):
     with pytest.raises(DataError, match=r"--input: a path cannot hold a NUL byte"):
         load_input(tiny_run, "new\0.csv")
+
+
+def test_predict_a_minimal_config_on_a_gzip_monthly_file_gives_future_months(monthly_gzip_run):
+    forecasts = predicted(monthly_gzip_run, no_bounds=True)
+    assert forecasts.columns.tolist() == ["month", "forecast"]
+    assert forecasts["month"].tolist() == list(pd.date_range("2022-01-01", periods=3, freq="MS"))
+    assert np.isfinite(forecasts["forecast"]).all()
+
+
+def test_predict_keeps_string_ids_as_written_and_continues_after_the_gaps(string_ids_run):
+    dataset = load_input(string_ids_run)
+    forecasts = predicted(string_ids_run, no_bounds=True)
+    assert forecasts.columns.tolist() == ["store_id", "date", "forecast"]
+    assert forecasts["store_id"].tolist() == ["001"] * 3 + ["002"] * 3 + ["010"] * 3
+    days = pd.date_range("2024-02-10", periods=3, freq="D").tolist()
+    assert forecasts["date"].tolist() == days * 3
+    assert forecasts.to_csv(index=False).splitlines()[1].startswith("001,2024-02-10,")
+    # Store 002's two missing days and its empty cell were filled, and are marked so.
+    assert dataset.series[1].observed.sum() == 37
+
+
+def test_predict_writes_timestamps_in_the_input_offset(tmp_path):
+    from tests.conftest import EXPORTS, train_minimal
+
+    run = train_minimal(tmp_path, EXPORTS / "hourly_dst_offsets.csv", horizon=2)
+    forecasts = predicted(run, no_bounds=True)
+    assert [str(stamp) for stamp in forecasts["timestamp"]] == [
+        "2023-03-29 01:00:00+02:00",
+        "2023-03-29 02:00:00+02:00",
+    ]
+    assert forecasts.to_csv(index=False).splitlines()[1].startswith("2023-03-29 01:00:00+02:00,")
+
+
+def test_future_covariates_are_read_with_the_data_s_date_order(tmp_path):
+    from rnnforecast.data import future_covariate_values
+
+    # A day-first export with decimal commas: sales and a price known in advance.
+    rows = "".join(
+        f"{day:%d.%m.%Y};{10 + day.day % 7},5;{day.day % 3 + 1},5\n"
+        for day in pd.date_range("2024-01-01", periods=60)
+    )
+    (tmp_path / "shop.csv").write_text("Datum;Umsatz;Preis\n" + rows)
+    (tmp_path / "shop.yaml").write_text(
+        "data: {path: shop.csv, target: Umsatz, future_covariates: [Preis]}\n"
+        "window: {lookback: 7, horizon: 2}\nmodel: {units: 4}\ntraining: {epochs: 1, ensemble: 1}\n"
+    )
+    run = train(load_config(tmp_path / "shop.yaml"), run_dir=tmp_path / "run", progress="none")
+    dataset = load_input(run)
+    (tmp_path / "future.csv").write_text("Datum;Preis\n01.03.2024;2,5\n02.03.2024;3,5\n")
+    known = future_covariate_values(
+        tmp_path / "future.csv", dataset, [pd.date_range("2024-03-01", periods=2)]
+    )
+    assert known[0][:, 0].tolist() == [2.5, 3.5]

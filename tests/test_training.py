@@ -8,7 +8,7 @@ import yaml
 
 from rnnforecast.config import load_config
 from rnnforecast.data import synthetic_dataset
-from rnnforecast.errors import ConfigError
+from rnnforecast.errors import ConfigError, DataError
 from rnnforecast.metrics import interval_scores, mase_scale, score
 from rnnforecast.plan import make_plan
 from rnnforecast.run import (
@@ -270,3 +270,33 @@ def test_the_largest_seed_trains_every_member(tmp_path):
     overrides += ["training.epochs=1", "training.refit=false"]
     run = train(load_config(None, overrides), run_dir=tmp_path / "run", progress="none")
     assert len(run.metrics["training"]["members"]) == 2
+
+
+def with_filled(dataset, positions):
+    """The dataset with its target at `positions` marked as filled by `data.missing`."""
+    [series] = dataset.series
+    observed = np.ones(len(series), dtype=bool)
+    observed[positions] = False
+    return replace(dataset, series=[replace(series, observed=observed)])
+
+
+def test_windows_whose_targets_were_filled_do_not_teach_the_model():
+    config = load_config(None, TINY_OVERRIDES)
+    dataset = synthetic_dataset(config.data)
+    points = split_points(dataset, config)
+    plan = make_plan(config, dataset, points)
+    # Training part 0-167 (windows 12..164), validation 168-191 (windows 168..188).
+    filled = with_filled(dataset, [30, 100, 101, 180])
+    fitted = fit_forecaster(plan, filled, points, "none")
+    assert fitted.summaries[0]["windows"] == {"training": 153 - 4 - 5, "validation": 21 - 4}
+    plain = fit_forecaster(plan, dataset, points, "none")
+    assert plain.summaries[0]["windows"] == {"training": 153, "validation": 21}
+
+
+def test_no_training_window_left_without_a_filled_target_is_a_data_error():
+    config = load_config(None, TINY_OVERRIDES)
+    dataset = synthetic_dataset(config.data)
+    points = split_points(dataset, config)
+    every_fourth = with_filled(dataset, list(range(0, 240, 4)))
+    with pytest.raises(DataError, match=r"every training window of 4 step\(s\) has a target value"):
+        make_plan(config, every_fourth, points)

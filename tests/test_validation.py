@@ -1,6 +1,8 @@
 """The guard: a network that is not better than a naive baseline on validation is replaced by it,
 and the baseline's intervals come from every past origin."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -119,3 +121,28 @@ def test_on_a_series_with_learnable_structure_the_saved_model_is_the_network(tmp
     assert guard["validation_mase"]["model"] < min(
         value for name, value in guard["validation_mase"].items() if name != "model"
     )
+
+
+def test_the_guard_and_the_calibration_leave_out_filled_points():
+    dataset = seasonal_dataset()
+    points = [SplitPoints(200, 250, 300)]
+    plan = plan_of(
+        "window.horizon=3", "window.lookback=12", "data.season_length=12", "model.guard=false"
+    )
+
+    def assessed(value: float, observed: bool):
+        # The last validation point: a target of validation windows, an input of none.
+        [series] = dataset.series
+        values, mask = series.values.copy(), np.ones(300, dtype=bool)
+        values[249, 0], mask[249] = value, observed
+        changed = replace(dataset, series=[Series(None, series.time, values, mask)])
+        return assess(flat_forecaster(changed, 200), changed, points, plan, baseline_only=False)
+
+    _, honest = assessed(dataset.series[0].values[249, 0], observed=False)
+    _, filled = assessed(1e4, observed=False)
+    assert filled.validation == honest.validation
+    np.testing.assert_array_equal(filled.calibration.errors, honest.calibration.errors)
+    # The filled point is the last step of the last window: one error fewer at that step.
+    assert filled.calibration.count.tolist() == [48, 48, 47]
+    _, counted = assessed(1e4, observed=True)
+    assert counted.validation["model"] > 10 * filled.validation["model"]

@@ -1,6 +1,12 @@
 import numpy as np
 
-from rnnforecast.windowing import cut_windows, stack_windows, window_origins
+from rnnforecast.windowing import (
+    cut_windows,
+    fully_observed,
+    observed_windows,
+    stack_windows,
+    window_origins,
+)
 
 
 def loop_windows(values: np.ndarray, origins, lookback: int, horizon: int):
@@ -51,3 +57,23 @@ def test_known_columns_are_cut_over_the_horizon_only():
     assert x[0, :, 2].tolist() == [201, 202, 203]
     assert future.shape == (1, 2, 1) and future[0, :, 0].tolist() == [204, 205]
     assert y.tolist() == [[4, 5]]
+
+
+def test_windows_with_a_filled_target_are_left_out_whatever_their_inputs():
+    a = np.arange(10.0).reshape(-1, 1)
+    b = 100 + np.arange(8.0).reshape(-1, 1)
+    windows = stack_windows([a, b], [(0, 10), (0, 8)], lookback=2, horizon=2)
+    observed = [np.ones(10, dtype=bool), np.ones(8, dtype=bool)]
+    observed[0][5] = False  # a target of the windows at 4 and 5, an input of those after
+    observed[1][7] = False  # the last target of series b's last window
+    kept = observed_windows(windows, observed)
+    assert kept.origins[kept.series == 0].tolist() == [2, 3, 6, 7, 8]
+    assert kept.origins[kept.series == 1].tolist() == [2, 3, 4, 5]
+    assert kept.targets.tolist()[:2] == [[2, 3], [3, 4]] and len(kept.inputs) == 9
+    all_observed = [np.ones(10, dtype=bool), np.ones(8, dtype=bool)]
+    assert observed_windows(windows, all_observed) is windows
+
+
+def test_fully_observed_checks_each_horizon():
+    mask = np.array([True, False, True, True, True])
+    assert fully_observed(np.array([0, 1, 2, 3]), mask, 2).tolist() == [False, False, True, True]

@@ -201,7 +201,7 @@ def test_a_run_killed_at_several_points_resumes_and_ends_as_one_never_stopped(tm
     )
     assert "resuming the unfinished run directory" in stderr
     final = train_process(run_dir)
-    stdout, stderr = final.communicate(timeout=600)
+    _, stderr = final.communicate(timeout=600)
     assert final.returncode == 0, stderr
     assert " epoch " not in stderr, "everything was trained before; the write is done again"
     for name in ("metrics.json", "history.csv", "forecast_test.csv", "scaler.json"):

@@ -237,7 +237,8 @@ def test_train_reports_each_step_and_each_epoch(tmp_path):
     assert all(e.fields["learning_rate"] == pytest.approx(0.001) for e in epochs)
     [start] = [event for event in seen if event.kind == "run"]
     assert start.fields["final"] == tmp_path / "run"
-    assert start.fields["folder"].parent == tmp_path, "the folder being staged, beside the run"
+    # The staging folder beside the run holds the contents and the training state apart.
+    assert start.fields["folder"] == tmp_path / ".run.rnnforecast-staging" / "contents"
     assert start.fields["config"].model.units == [8]
     [final] = [event for event in seen if event.kind == "metrics"]
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())

@@ -90,7 +90,6 @@ QUICK: dict[str, Any] = {
 # Steps of `train()` as the benchmark groups them; every step not listed counts as "other".
 TRAIN_STEPS = (
     "data + split",
-    "seed",
     "scaling + windows",
     "build + compile",
     "fit",

@@ -2,8 +2,8 @@
 a node drain, a spot instance) needs to resume where it stopped and end exactly as an
 uninterrupted run with the same seed would.
 
-Training is cut into fit units: what one Keras `fit` trains (one ensemble member today; a pack
-of members once they share one model). Each unit has its files per phase (`holdout`, `refit`)
+Training is cut into fit units: what one Keras `fit` trains, a pack of the ensemble members
+that share a lookback (`fitting`). Each unit has its files per phase (`holdout`, `refit`)
 in the staging folder's state folder, each replaced atomically:
 
 - `<unit>.epoch.npz` after every complete epoch: every variable of the model (the weights, and
@@ -13,14 +13,14 @@ in the staging folder's state folder, each replaced atomically:
 
 A resumed unit is built from the same seed, gets those variables back and goes on with the
 next epoch. Since the order of the training windows in epoch e follows from (seed, e) alone
-(`training.window_pipeline`), it ends with the very weights an uninterrupted fit ends with.
+(`fitting.window_pipeline`), it ends with the very weights an uninterrupted fit ends with.
 
 The files are NumPy archives of arrays and one JSON text, never pickled. One that cannot be
 read, or does not fit the model it is restored into, is ignored with a note: that unit starts
 over. The epoch at which a fit ends is not saved (the finished unit is), nor an epoch cut short
 by a signal.
 
-How a fit loop calls it, per fit unit (see `training.fit_forecaster` and `training.fit`):
+How a fit loop calls it, per fit unit (see `training.fit_forecaster` and `fitting.fit_pack`):
 
     unit = checkpoints.unit(phase, member_numbers)
     model = build_and_compile(...)               # from the same seed as always

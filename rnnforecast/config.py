@@ -581,6 +581,14 @@ class TrainingConfig(Section):
         description="Lookbacks the members cycle through (member i uses item i mod length); "
         "empty: every member uses `window.lookback`.",
     )
+    pack_members: bool = Field(
+        False,
+        description="Train the members that share a lookback side by side as one Keras model "
+        "(each with its own loss, order, early stopping and best weights; each ends as it "
+        "would alone). Off by default: Keras runs each member's layers one after the other "
+        "inside the one model, and the model trains until its last member stops, so on the "
+        "benchmark's small series it was no faster than one member at a time.",
+    )
     refit: bool = Field(
         True,
         description="After the test part is scored, train the saved model again on the whole "

@@ -119,6 +119,8 @@ class JsonLines:
       `elapsed` (seconds since the start) and the losses (`loss`, `val_loss`), plus `fold` and
       `folds` in a backtest;
     - `member_done`: a member's fit ended: `phase`, `member`, `members`, `seconds` (and fold);
+      members that trained together as one model end together, in one object with their
+      numbers in `packed` (`member` is the first);
     - `step`: another step ended: `name`, `seconds`;
     - `note`: what reading the data found or repaired, or that a stopped run resumes:
       `message`;

@@ -13,20 +13,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import interruption
-from rnnforecast.backend import import_keras, import_tensorflow, seed_everything
-from rnnforecast.checkpoints import Checkpoints, FitUnit
+from rnnforecast.checkpoints import Checkpoints
 from rnnforecast.config import Config
 from rnnforecast.data import Dataset, load_dataset
 from rnnforecast.errors import ConfigError
 from rnnforecast.evaluation import score_part
 from rnnforecast.events import Events
-from rnnforecast.forecaster import Forecaster, InputLayout, Member, feature_matrix, model_inputs
-from rnnforecast.models import ModelShape, build_model, compile_model
+from rnnforecast.fitting import EpochReporter, build_pack, fit_pack
+from rnnforecast.forecaster import Forecaster, InputLayout, Member, feature_matrix
+from rnnforecast.models import ModelShape
 from rnnforecast.panels import series_panels
 from rnnforecast.plan import MemberPlan, Plan, make_plan
 from rnnforecast.plots import forecast_figure, loss_figure
-from rnnforecast.progress import resolved_progress, with_progress
+from rnnforecast.progress import with_progress
 from rnnforecast.run import (
     FORECAST_TEST_FILE,
     Run,
@@ -41,7 +40,7 @@ from rnnforecast.scaling import Scaler, series_key
 from rnnforecast.splitting import SplitPoints, boundary_times, split_points
 from rnnforecast.staging import staged_directory
 from rnnforecast.validation import NETWORK, Assessment, assess, series_scales
-from rnnforecast.windowing import Windows, observed_windows, stack_windows
+from rnnforecast.windowing import WindowIndex, window_index
 
 HOLDOUT, REFIT = "holdout", "refit"
 
@@ -261,49 +260,88 @@ def fit_forecaster(
         scaler = fit_scaler(dataset, points, plan)
         layout = InputLayout.of(plan, scaler)
         matrices = [feature_matrix(series, dataset, scaler, layout) for series in dataset.series]
+        values = np.concatenate(matrices)
     keys = [series_key(series.id) for series in dataset.series]
+    series_ids = None
+    if layout.series_ids is not None:
+        series_ids = np.array([layout.series_ids[key] for key in keys], dtype=np.int32)
     observed = [series.observed for series in dataset.series]
-    members, summaries, histories = [], [], []
-    for member in plan.members:
-        unit = None if checkpoints is None else checkpoints.unit(phase, [member.number])
-        with events.step("seed"):
-            seed_everything(member.seed)
+    if epochs is None and baseline_only(plan, points):
+        epochs = [0] * len(plan.members)
+    fitted: dict[int, tuple[Member, dict[str, Any], pd.DataFrame]] = {}
+    for group in packs(plan.members, plan.config.training.pack_members):
+        numbers = [member.number for member in group]
+        lookback = group[0].lookback
+        unit = None if checkpoints is None else checkpoints.unit(phase, numbers)
         with events.step("scaling + windows"):
-            training, validation = member_windows(plan, member, matrices, points, layout)
+            training, validation = pack_windows(plan, lookback, matrices, values, points, layout)
             # Windows with a target data.missing filled teach nothing (README: missing values).
-            training, validation = (observed_windows(w, observed) for w in (training, validation))
+            training, validation = (index.observed(observed) for index in (training, validation))
+        limits = None if epochs is None else [epochs[number - 1] for number in numbers]
         with events.step("build + compile"):
             shape = ModelShape(
-                member.lookback, layout.features, plan.horizon, len(layout.known), len(keys)
+                lookback, layout.features, plan.horizon, len(layout.known), len(keys)
             )
-            model = build_model(plan, member, shape)
-            compile_model(model, plan)
-        member_epochs = None if epochs is None else epochs[member.number - 1]
-        if epochs is None and baseline_only(plan, points):
-            member_epochs = 0
-        finished = None if unit is None else unit.restore_finished(model)
+            steps = math.ceil(len(training) / plan.batch_size)
+            pack = build_pack(plan, group, shape, steps)
+        finished = None if unit is None else unit.restore_finished(pack.model)
         if finished is not None:
-            [summary], history = finished.summaries, finished.history
+            summaries = finished.summaries
+            histories = [member_history(finished.history, number) for number in numbers]
         else:
-            with events.step("fit", member=member.number, members=len(plan.members), phase=phase):
-                summary, history = fit(
-                    model,
-                    (model_inputs(training, layout, keys), training),
-                    (model_inputs(validation, layout, keys), validation),
+            packed = {"packed": numbers} if len(numbers) > 1 else {}
+            fields = {"member": numbers[0], "members": len(plan.members), "phase": phase}
+            with events.step("fit", **fields, **packed):
+                summaries, histories = fit_pack(
+                    pack,
+                    training,
+                    validation,
                     plan,
                     progress,
-                    member_epochs,
-                    member,
-                    _EpochReporter(events, member.number, len(plan.members), phase),
+                    limits,
+                    EpochReporter(events, len(plan.members), phase),
                     unit,
+                    series_ids,
                 )
             if unit is not None:
-                unit.finish(model, [summary], history)
-        members.append(Member(model, member.lookback))
-        summaries.append(summary)
-        histories.append(history.assign(member=member.number))
-    forecaster = Forecaster(members, scaler, plan.horizon, layout)
-    return Fitted(forecaster, summaries, pd.concat(histories, ignore_index=True))
+                unit.finish(pack.model, summaries, joined_histories(histories, numbers))
+        for number, network, summary, history in zip(
+            numbers, pack.networks, summaries, histories, strict=True
+        ):
+            fitted[number] = (Member(network, lookback), summary, history)
+    ordered = [fitted[member.number] for member in plan.members]
+    forecaster = Forecaster([item[0] for item in ordered], scaler, plan.horizon, layout)
+    return Fitted(
+        forecaster,
+        [item[1] for item in ordered],
+        joined_histories([item[2] for item in ordered], [m.number for m in plan.members]),
+    )
+
+
+def packs(members: tuple[MemberPlan, ...], together: bool) -> list[tuple[MemberPlan, ...]]:
+    """The members trained together as one model: with `together` (`training.pack_members`),
+    those that share a lookback (their windows are the same), in the order of their first
+    member; else each member alone."""
+    if not together:
+        return [(member,) for member in members]
+    groups: dict[int, list[MemberPlan]] = {}
+    for member in members:
+        groups.setdefault(member.lookback, []).append(member)
+    return [tuple(group) for group in groups.values()]
+
+
+def member_history(history: pd.DataFrame, number: int) -> pd.DataFrame:
+    """One member's losses out of a pack's (`joined_histories`)."""
+    mine = history[history["member"] == number].drop(columns="member")
+    return mine.reset_index(drop=True)
+
+
+def joined_histories(histories: list[pd.DataFrame], numbers: list[int]) -> pd.DataFrame:
+    """Members' losses per epoch in one frame, with a `member` column."""
+    return pd.concat(
+        [history.assign(member=number) for history, number in zip(histories, numbers, strict=True)],
+        ignore_index=True,
+    )
 
 
 def fit_and_assess(
@@ -327,29 +365,33 @@ def fit_and_assess(
     return replace(holdout, forecaster=forecaster), assessment
 
 
-def member_windows(
+def pack_windows(
     plan: Plan,
-    member: MemberPlan,
+    lookback: int,
     matrices: list[np.ndarray],
+    values: np.ndarray,
     points: list[SplitPoints],
     layout: InputLayout,
-) -> tuple[Windows, Windows]:
-    """A member's training windows (targets in each series' training part, every `stride`
-    steps) and validation windows (targets in its validation part)."""
-    training = stack_windows(
+) -> tuple[WindowIndex, WindowIndex]:
+    """The training windows of members with this lookback (targets in each series' training
+    part, every `stride` steps) and their validation windows (targets in its validation part),
+    as positions into `values`, the `matrices` laid end to end."""
+    training = window_index(
         matrices,
         [(0, p.train_end) for p in points],
-        member.lookback,
+        lookback,
         plan.horizon,
         plan.stride,
         layout.known,
+        values,
     )
-    validation = stack_windows(
+    validation = window_index(
         matrices,
         [(p.train_end, p.validation_end) for p in points],
-        member.lookback,
+        lookback,
         plan.horizon,
         known=layout.known,
+        values=values,
     )
     return training, validation
 
@@ -434,113 +476,6 @@ def fit_scaler(dataset: Dataset, points: list[SplitPoints], plan: Plan) -> Scale
     )
 
 
-def fit(
-    model: Any,
-    training: tuple[dict[str, Any], Windows],
-    validation: tuple[dict[str, Any], Windows],
-    plan: Plan,
-    progress: str,
-    epochs: int | None,
-    member: MemberPlan,
-    reporter: Any = None,
-    unit: FitUnit | None = None,
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Fit with early stopping on the validation loss (training loss without validation),
-    restoring the best weights; or for exactly `epochs` epochs when given (0: not at all).
-    The member's seed and the epoch order the shuffled windows. With `unit`, the state is
-    saved after each epoch, and a fit stopped before goes on from its last saved epoch.
-
-    The untrained model is the baseline forecast (see `build_model`). When no epoch beats its
-    validation loss, the untrained weights are kept and the best epoch is 0: the network only
-    departs from the baseline where the data shows that it helps.
-
-    Returns:
-        Epochs run, the best epoch (1-based; 0 for the untrained model) and its monitored
-        loss; the per-epoch losses.
-    """
-    keras = import_keras()
-    settings = plan.config.training
-    (training_inputs, training_windows), (validation_inputs, validation_windows) = (
-        training,
-        validation,
-    )
-    has_validation = len(validation_windows) > 0 and epochs is None
-    monitor = "val_loss" if has_validation else "loss"
-    summary: dict[str, Any] = {
-        "epochs_run": 0,
-        "best_epoch": 0,
-        "monitor": monitor,
-        "best_loss": None,
-        "windows": {"training": len(training_windows), "validation": len(validation_windows)},
-    }
-    if epochs == 0:
-        return summary, pd.DataFrame({"epoch": [], "loss": []})
-    callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
-    stopper = None
-    if epochs is None and plan.patience:
-        stopper = keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=plan.patience, restore_best_weights=True
-        )
-        callbacks.append(stopper)
-    callbacks.append(_stop_on_request(keras))
-    if reporter is not None:
-        callbacks.append(reporter.callback(keras))
-    validation_data = None
-    untrained: tuple[list[Any], float] | None = None
-    if has_validation:
-        validation_data = window_pipeline(
-            validation_inputs, validation_windows.targets, plan.batch_size, False, 0
-        )
-        scores = model.evaluate(validation_data, verbose=0, return_dict=True)
-        untrained = (model.get_weights(), float(scores["loss"]))
-    # Last, after the stopper whose state it keeps; it puts a stopped fit's state back.
-    checkpoint = None if unit is None else unit.callback(keras, model, [stopper] if stopper else [])
-    first = 0 if checkpoint is None else checkpoint.first_epoch
-    if checkpoint is not None:
-        callbacks.append(checkpoint)
-    total = epochs or plan.epochs
-    with interruption.deferred():
-        history = model.fit(
-            window_pipeline(
-                training_inputs,
-                training_windows.targets,
-                plan.batch_size,
-                settings.shuffle,
-                member.seed,
-                range(first, total),
-            ),
-            validation_data=validation_data,
-            epochs=total,
-            initial_epoch=first,
-            steps_per_epoch=math.ceil(len(training_windows) / plan.batch_size),
-            shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data input itself
-            callbacks=callbacks,
-            verbose=_keras_verbosity(progress),
-        )
-    records = history.history if checkpoint is None else checkpoint.records
-    losses = np.asarray(records[monitor], dtype=np.float64)
-    # Early stopping restored the best weights; without it the last epoch's weights are kept.
-    finite = np.where(np.isfinite(losses), losses, np.inf)
-    best = int(np.argmin(finite)) if stopper is not None else len(losses) - 1
-    if untrained is not None and not finite[best] < untrained[1]:
-        model.set_weights(untrained[0])
-        summary.update(epochs_run=len(losses), best_loss=untrained[1])
-    elif not np.isfinite(losses[best]):
-        raise ConfigError(
-            "training diverged (the loss became NaN or infinite). Received: "
-            f"training.learning_rate={plan.learning_rate:g}, scaling={plan.config.scaling}. "
-            "Lower `training.learning_rate`, or use `scaling: standard` for data with a large "
-            "range."
-        )
-    else:
-        summary.update(epochs_run=len(losses), best_epoch=best + 1, best_loss=float(losses[best]))
-    frame = pd.DataFrame({"epoch": np.arange(1, len(losses) + 1)})
-    for name in ("loss", "val_loss"):
-        if name in records:
-            frame[name] = records[name]
-    return summary, frame
-
-
 def _training_summary(holdout: Fitted, refitted: Fitted | None) -> dict[str, Any]:
     """metrics.json's `training`: the first member's figures at the top level (as for one
     model), every member's below."""
@@ -548,90 +483,3 @@ def _training_summary(holdout: Fitted, refitted: Fitted | None) -> dict[str, Any
     if refitted is not None:
         summary["refit_epochs"] = [item["epochs_run"] for item in refitted.summaries]
     return summary
-
-
-def _stop_on_request(keras: Any) -> Any:
-    """A callback ending training after the current batch once a stop was requested."""
-
-    class StopOnRequest(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            if interruption.stop_requested():
-                self.model.stop_training = True
-
-    return StopOnRequest()
-
-
-@dataclass(frozen=True)
-class _EpochReporter:
-    """Reports each finished epoch of one member as an `epoch` event."""
-
-    events: Events
-    member: int
-    members: int
-    phase: str
-
-    def callback(self, keras: Any) -> Any:
-        reporter = self
-
-        class ReportEpoch(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-                losses = {key: float(value) for key, value in (logs or {}).items()}
-                losses.setdefault("learning_rate", _learning_rate(self.model))
-                reporter.events.emit(
-                    "epoch",
-                    reporter.phase,
-                    member=reporter.member,
-                    members=reporter.members,
-                    epoch=epoch + 1,
-                    epochs=self.params.get("epochs"),
-                    **losses,
-                )
-
-        return ReportEpoch()
-
-
-def _learning_rate(model: Any) -> float:
-    """The optimizer's current learning rate (Keras does not put it in the epoch logs)."""
-    return float(np.asarray(model.optimizer.learning_rate))
-
-
-def window_pipeline(
-    inputs: dict[str, Any],
-    targets: np.ndarray,
-    batch_size: int,
-    shuffle: bool,
-    seed: int,
-    epochs: range | None = None,
-) -> Any:
-    """A `tf.data` pipeline of `(inputs, targets)` batches; shuffled windows keep their own
-    time order inside, only the order of windows changes.
-
-    Without `epochs`, one pass in order. With `epochs`, the batches of those epochs one after
-    another (`fit` then needs `steps_per_epoch`), the order of epoch e drawn from (seed, e)
-    alone, so a fit resumed at epoch e sees the order an uninterrupted one sees there.
-    """
-    tf = import_tensorflow()
-    if epochs is None:
-        pipeline = tf.data.Dataset.from_tensor_slices((inputs, targets))
-        return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    data = tf.nest.map_structure(tf.convert_to_tensor, (inputs, targets))
-    count = len(targets)
-
-    def epoch_batches(epoch: Any) -> Any:
-        order = tf.range(count, dtype=tf.int64)
-        if shuffle:
-            key = tf.stack([tf.constant(seed, dtype=tf.int64), epoch])
-            order = tf.random.experimental.stateless_shuffle(order, seed=key)
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-
-    batches = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(epoch_batches)
-    gathered = batches.map(
-        lambda rows: tf.nest.map_structure(lambda part: tf.gather(part, rows), data)
-    )
-    return gathered.prefetch(tf.data.AUTOTUNE)
-
-
-def _keras_verbosity(progress: str) -> int:
-    # Keras' bar on a terminal only; its one-line-per-epoch mode (2) would repeat the lines
-    # that `progress.EpochLines` writes from the epoch events, without member or phase.
-    return 1 if resolved_progress(progress) == "bar" else 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -162,4 +162,109 @@ def windows_at(
         series=np.concatenate(series),
         origins=np.concatenate([np.asarray(p, dtype=np.int64) for p in origins]),
         future=np.concatenate(future),
+    )
+
+
+@dataclass(frozen=True)
+class WindowIndex:
+    """Windows of many series kept as positions, cut only when a batch needs them.
+
+    Training never holds a `(windows, lookback, features)` array: the series lie end to end in
+    one `values` array, and a window is the row where it starts. A batch gathers its rows
+    (`gather` here, `fitting.window_pipeline` inside `tf.data` while training), so memory grows
+    with the data, not with the data times the lookback.
+
+    Attributes:
+        values: `(rows, features)`, every series one after the other.
+        firsts: `(series,)` the row where each series starts in `values`.
+        starts: `(windows,)` the row in `values` of each window's first input step; its targets
+            start `lookback` rows later.
+        series: `(windows,)` the series each window comes from.
+        lookback, horizon: steps of the input and of the targets.
+        known: columns of `values` known over the horizon (the `future` input).
+    """
+
+    values: np.ndarray
+    firsts: np.ndarray
+    starts: np.ndarray
+    series: np.ndarray
+    lookback: int
+    horizon: int
+    known: tuple[int, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @property
+    def origins(self) -> np.ndarray:
+        """`(windows,)` position in its series of each window's first target step."""
+        return self.starts + self.lookback - self.firsts[self.series]
+
+    def gather(self, positions: np.ndarray) -> Windows:
+        """The windows at `positions` (indices into `starts`): the arrays `stack_windows`
+        gives for the same windows.
+
+        Example:
+            >>> index = window_index([np.arange(6.0).reshape(-1, 1)], [(0, 6)], 2, 2)
+            >>> index.gather(np.array([1])).inputs[:, :, 0].tolist()
+            [[1.0, 2.0]]
+        """
+        starts = self.starts[positions]
+        rows = self.values[starts[:, None] + np.arange(self.lookback + self.horizon)]
+        series = self.series[positions]
+        return Windows(
+            inputs=rows[:, : self.lookback],
+            targets=rows[:, self.lookback :, 0],
+            series=series,
+            origins=starts + self.lookback - self.firsts[series],
+            future=rows[:, self.lookback :][:, :, list(self.known)],
+        )
+
+    def observed(self, observed: list[np.ndarray]) -> WindowIndex:
+        """The windows whose targets were all observed (see `observed_windows`)."""
+        keep = np.ones(len(self), dtype=bool)
+        origins = self.origins
+        for index, mask in enumerate(observed):
+            mine = self.series == index
+            keep[mine] = fully_observed(origins[mine], mask, self.horizon)
+        if keep.all():
+            return self
+        return replace(self, starts=self.starts[keep], series=self.series[keep])
+
+
+def window_index(
+    series_values: list[np.ndarray],
+    bounds: list[tuple[int, int]],
+    lookback: int,
+    horizon: int,
+    stride: int = 1,
+    known: tuple[int, ...] = (),
+    values: np.ndarray | None = None,
+) -> WindowIndex:
+    """The windows `stack_windows` would cut (targets inside each series' `[start, end)`,
+    every `stride` steps, in the same order), as positions into the series laid end to end.
+
+    Args:
+        values: the series already laid end to end (`np.concatenate(series_values)`), to
+            share one copy between several indexes of the same series.
+    """
+    lengths = np.array([len(item) for item in series_values], dtype=np.int64)
+    firsts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    if values is None:
+        values = np.concatenate(series_values)
+    starts, series = [], []
+    for index, (length, first, (start, end)) in enumerate(
+        zip(lengths, firsts, bounds, strict=True)
+    ):
+        origins = window_origins(int(length), lookback, horizon, start, end, stride)
+        starts.append(first + origins - lookback)
+        series.append(np.full(len(origins), index, dtype=np.int64))
+    return WindowIndex(
+        values=values,
+        firsts=firsts,
+        starts=np.concatenate(starts) if starts else np.empty(0, dtype=np.int64),
+        series=np.concatenate(series) if series else np.empty(0, dtype=np.int64),
+        lookback=lookback,
+        horizon=horizon,
+        known=tuple(known),
     )

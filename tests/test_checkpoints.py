@@ -18,10 +18,12 @@ from rnnforecast.checkpoints import Checkpoints, FitUnit
 from rnnforecast.config import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.events import Events
+from rnnforecast.fitting import window_pipeline
 from rnnforecast.plan import make_plan
 from rnnforecast.splitting import split_points
 from rnnforecast.staging import STAGING_SUFFIX
-from rnnforecast.training import fit_forecaster, train, window_pipeline
+from rnnforecast.training import fit_forecaster, train
+from rnnforecast.windowing import window_index
 from tests.conftest import REPO, TINY_OVERRIDES
 
 # Two members, early stopping with a short patience and dropout: every kind of state counts.
@@ -131,20 +133,54 @@ def test_a_damaged_state_is_ignored_and_its_member_starts_over(uninterrupted, tm
     )
 
 
-def test_the_order_of_an_epoch_follows_from_seed_and_epoch_alone():
-    inputs = {"window": np.arange(40, dtype=np.float32).reshape(20, 2, 1)}
-    targets = np.arange(20, dtype=np.float32).reshape(20, 1)
+def test_members_packed_into_one_model_resume_as_one_fit_unit(tmp_path: Path, monkeypatch):
+    config = load_config(None, [*OVERRIDES, "training.pack_members=true"])
+    dataset = synthetic_dataset(config.data)
+    points = split_points(dataset, config)
+    plan = make_plan(config, dataset, points)
+    straight = fit_forecaster(
+        plan, dataset, points, "none", checkpoints=Checkpoints(tmp_path / "a")
+    )
+    save_epoch = FitUnit.save_epoch
 
-    def batches(epochs: range, seed: int = 3) -> list[list[float]]:
-        pipeline = window_pipeline(inputs, targets, 8, True, seed, epochs)
-        return [batch[1].numpy().ravel().tolist() for batch in pipeline]
+    def killed_after_epoch_2(self, model, epochs_done, records, stoppers):
+        save_epoch(self, model, epochs_done, records, stoppers)
+        if epochs_done == 2:
+            raise Killed
+
+    folder = tmp_path / "b"
+    monkeypatch.setattr(FitUnit, "save_epoch", killed_after_epoch_2)
+    with pytest.raises(Killed):
+        fit_forecaster(plan, dataset, points, "none", checkpoints=Checkpoints(folder))
+    monkeypatch.undo()
+    assert sorted(path.name for path in folder.iterdir()) == ["holdout-members-1-2.epoch.npz"]
+    notes, events = noted()
+    resumed = fit_forecaster(
+        plan, dataset, points, "none", events=events, checkpoints=Checkpoints(folder, events)
+    )
+    assert_same_fit(resumed, straight)
+    assert "the holdout fit of members [1, 2] resumes after epoch 2 of 8." in notes
+    assert sorted(path.name for path in folder.iterdir()) == ["holdout-members-1-2.done.npz"]
+
+
+def test_the_order_of_an_epoch_follows_from_seed_and_epoch_alone():
+    # 20 windows of one step each, targets 1 ... 20.
+    index = window_index([np.arange(21, dtype=np.float32).reshape(-1, 1)], [(0, 21)], 1, 1)
+
+    def batches(epochs: range, seeds=(3,), member: int = 1) -> list[list[float]]:
+        members = list(range(1, len(seeds) + 1))
+        pipeline = window_pipeline(index, members, 8, list(seeds), epochs)
+        return [batch[1][f"member_{member}"].numpy().ravel().tolist() for batch in pipeline]
 
     all_three = batches(range(3))
     assert batches(range(2, 3)) == all_three[6:], "epoch 3 alone, as when resumed there"
     assert all_three[:3] != all_three[3:6], "each epoch has an order of its own"
     first = [value for batch in all_three[:3] for value in batch]
-    assert sorted(first) == list(range(20)), "each window once per epoch"
-    assert batches(range(1), seed=4) != all_three[:3]
+    assert sorted(first) == list(range(1, 21)), "each window once per epoch"
+    assert batches(range(1), seeds=(4,)) != all_three[:3]
+    # Side by side, each member reads the order its seed gives it alone.
+    assert batches(range(3), seeds=(4, 3), member=2) == all_three
+    assert batches(range(3), seeds=(4, 3), member=1) == batches(range(3), seeds=(4,))
 
 
 def staging_state(run_dir: Path) -> Path:

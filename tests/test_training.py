@@ -256,7 +256,7 @@ def test_running_out_of_memory_is_a_config_error_naming_the_sizes(tmp_path, monk
             raise MemoryError()
         raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
 
-    monkeypatch.setattr(rnnforecast.training, "build_model", out_of_memory)
+    monkeypatch.setattr(rnnforecast.training, "build_pack", out_of_memory)
     config = load_config(None, [*TINY_OVERRIDES, "model.units=[4096, 4096]"])
     with pytest.raises(ConfigError) as error:
         train(config, run_dir=tmp_path / "run", progress="none")

@@ -5,6 +5,7 @@ from rnnforecast.windowing import (
     fully_observed,
     observed_windows,
     stack_windows,
+    window_index,
     window_origins,
 )
 
@@ -77,3 +78,32 @@ def test_windows_with_a_filled_target_are_left_out_whatever_their_inputs():
 def test_fully_observed_checks_each_horizon():
     mask = np.array([True, False, True, True, True])
     assert fully_observed(np.array([0, 1, 2, 3]), mask, 2).tolist() == [False, False, True, True]
+
+
+def test_windows_cut_from_the_index_equal_the_materialised_ones():
+    rng = np.random.default_rng(2)
+    series = [rng.normal(size=(n, 3)).astype(np.float32) for n in (30, 17, 25)]
+    bounds = [(0, 30), (5, 17), (10, 20)]
+    expected = stack_windows(series, bounds, lookback=6, horizon=3, stride=2, known=(2,))
+    index = window_index(series, bounds, lookback=6, horizon=3, stride=2, known=(2,))
+    assert len(index) == len(expected) and index.values.shape == (72, 3)
+    every = index.gather(np.arange(len(index)))
+    for name in ("inputs", "targets", "series", "origins", "future"):
+        np.testing.assert_array_equal(getattr(every, name), getattr(expected, name), name)
+    np.testing.assert_array_equal(index.origins, expected.origins)
+    # Any order, e.g. a shuffled batch: the same windows in that order.
+    order = rng.permutation(len(index))[:5]
+    np.testing.assert_array_equal(index.gather(order).inputs, expected.inputs[order])
+
+
+def test_the_index_keeps_the_windows_observed_windows_keeps():
+    series = [np.arange(12.0).reshape(-1, 1), np.arange(9.0).reshape(-1, 1)]
+    masks = [np.ones(12, dtype=bool), np.ones(9, dtype=bool)]
+    masks[0][7], masks[1][4] = False, False
+    bounds = [(0, 12), (0, 9)]
+    expected = observed_windows(stack_windows(series, bounds, 3, 2), masks)
+    index = window_index(series, bounds, 3, 2).observed(masks)
+    assert index.origins.tolist() == expected.origins.tolist() == [3, 4, 5, 8, 9, 10, 5, 6, 7]
+    every = index.gather(np.arange(len(index)))
+    np.testing.assert_array_equal(every.inputs, expected.inputs)
+    np.testing.assert_array_equal(every.series, expected.series)

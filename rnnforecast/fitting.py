@@ -1,0 +1,470 @@
+"""Training the ensemble members that share a lookback side by side, as one Keras model, on
+windows cut per batch from the series.
+
+Each member keeps the network `build_model` gives it alone, built from its own seed; the
+packed model only calls those networks next to each other, one output and one loss per member.
+Its loss is the sum of theirs, so each member's gradient is that of its own loss, and an
+optimizer that updates each weight from its own gradient (Adam, RMSprop, SGD) moves each
+member exactly as it would move it alone. Each member reads its own shuffled order of the
+windows, stops early on its own monitored loss and gets back the weights of its own best epoch
+(`MemberStopping`): a member of a pack ends as the same member trained alone. The pack pays
+Keras' per-step and per-fit costs (its loop, callbacks, tracing) once for all its members,
+which on small data is most of the time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast import interruption
+from rnnforecast.backend import import_keras, import_tensorflow, seed_everything
+from rnnforecast.checkpoints import FitUnit
+from rnnforecast.errors import ConfigError
+from rnnforecast.events import Events
+from rnnforecast.models import LOSSES, OPTIMIZERS, ModelShape, build_model, compile_model
+from rnnforecast.plan import MemberPlan, Plan
+from rnnforecast.progress import resolved_progress
+from rnnforecast.windowing import WindowIndex
+
+# Most training steps per call into the compiled function: Python (Keras' loop, callbacks)
+# runs once per call, not once per batch. Used only where it divides the epoch's steps, so
+# one call never takes batches of the next epoch.
+STEPS_PER_EXECUTION = 32
+# The metric that reports each member's loss in a pack.
+MEMBER_LOSS = "member_loss"
+
+
+@dataclass(frozen=True)
+class Pack:
+    """Members that share a lookback, trained together.
+
+    Attributes:
+        members: the members, in order.
+        networks: each member's own network (`build_model` from its seed), compiled; the
+            packed model trains these very weights.
+        model: the packed Keras model: inputs `window_<n>` (and `future_<n>`, `series_<n>`)
+            and outputs `member_<n>` for each member number n.
+    """
+
+    members: tuple[MemberPlan, ...]
+    networks: list[Any]
+    model: Any
+
+
+def build_pack(
+    plan: Plan, members: tuple[MemberPlan, ...], shape: ModelShape, steps: int = 1
+) -> Pack:
+    """Each member's network, built after seeding with its seed (as alone), and the model
+    calling them side by side, compiled with one loss per member.
+
+    Args:
+        steps: the gradient steps of an epoch, which decide the steps per call.
+
+    Example:
+        `build_pack(plan, plan.members, ModelShape(plan.lookback, 1, plan.horizon))`
+    """
+    keras = import_keras()
+    networks, inputs, outputs = [], {}, {}
+    for member in members:
+        seed_everything(member.seed)
+        network = build_model(plan, member, shape)
+        compile_model(network, plan)
+        networks.append(network)
+        mine = {
+            name: keras.Input(
+                shape=tensor.shape[1:], dtype=tensor.dtype, name=f"{name}_{member.number}"
+            )
+            for name, tensor in ((tensor.name, tensor) for tensor in network.inputs)
+        }
+        inputs.update({f"{name}_{member.number}": tensor for name, tensor in mine.items()})
+        outputs[f"member_{member.number}"] = network(mine)
+    # Keras wants the names of a model's parts unique; each network keeps its own name (the
+    # name it is saved with) outside the packed model.
+    names = [network.name for network in networks]
+    for network, member in zip(networks, members, strict=True):
+        network.name = f"member_{member.number}"
+    model = keras.Model(inputs, outputs, name="pack")
+    for network, name in zip(networks, names, strict=True):
+        network.name = name
+    training = plan.config.training
+    optimizer = getattr(keras.optimizers, OPTIMIZERS[training.optimizer])
+    loss = keras.losses.get(LOSSES[training.loss])
+    model.compile(
+        optimizer=optimizer(learning_rate=plan.learning_rate),
+        loss={name: loss for name in outputs},
+        # Keras' own per-output losses are not the mean over the windows that a network
+        # alone reports as its loss; this metric is (see `loss_key`).
+        metrics={
+            name: [keras.metrics.MeanMetricWrapper(loss, name=MEMBER_LOSS)] for name in outputs
+        }
+        if len(members) > 1
+        else None,
+        # XLA would run each step faster, but Keras turns it off while TensorFlow's op
+        # determinism is on (`seed_everything`), which same seed, same weights needs.
+        jit_compile=False,
+        steps_per_execution=steps_per_call(steps),
+    )
+    return Pack(tuple(members), networks, model)
+
+
+def steps_per_call(steps: int) -> int:
+    """The most steps, up to `STEPS_PER_EXECUTION`, that divide an epoch of `steps` steps.
+
+    Example:
+        >>> steps_per_call(312), steps_per_call(7), steps_per_call(64)
+        (26, 7, 32)
+    """
+    limit = min(STEPS_PER_EXECUTION, max(steps, 1))
+    return max(divisor for divisor in range(1, limit + 1) if steps % divisor == 0)
+
+
+def fit_pack(
+    pack: Pack,
+    training: WindowIndex,
+    validation: WindowIndex,
+    plan: Plan,
+    progress: str,
+    epochs: list[int] | None,
+    reporter: EpochReporter | None = None,
+    unit: FitUnit | None = None,
+    series_ids: np.ndarray | None = None,
+) -> tuple[list[dict[str, Any]], list[pd.DataFrame]]:
+    """Fit every member of the pack as `fit` would alone: with early stopping on its
+    validation loss (its training loss without validation), restoring its best weights; or
+    for exactly `epochs[i]` epochs when given (0: not at all). A member's seed and the epoch
+    order its shuffled windows. With `unit`, the state is saved after each epoch, and a fit
+    stopped before goes on from its last saved epoch. `series_ids`: see `window_pipeline`.
+
+    The untrained network is the member's baseline forecast (see `build_model`). When no
+    epoch beats its validation loss, the untrained weights are kept and its best epoch is 0.
+
+    Returns:
+        Per member: epochs run, the best epoch (1-based; 0 for the untrained network) and its
+        monitored loss, the windows; its per-epoch losses.
+    """
+    keras = import_keras()
+    count = len(pack.members)
+    has_validation = len(validation) > 0 and epochs is None
+    monitor = "val_loss" if has_validation else "loss"
+    limits = list(epochs) if epochs is not None else [plan.epochs] * count
+    windows = {"training": len(training), "validation": len(validation)}
+    summaries = [
+        {
+            "epochs_run": 0,
+            "best_epoch": 0,
+            "monitor": monitor,
+            "best_loss": None,
+            "windows": windows,
+        }
+        for _ in range(count)
+    ]
+    empty = pd.DataFrame({"epoch": [], "loss": []})
+    if max(limits, default=0) == 0:
+        return summaries, [empty] * count
+    numbers = [member.number for member in pack.members]
+    validation_data = None
+    untrained: list[float] | None = None
+    if has_validation:
+        validation_data = window_pipeline(
+            validation, numbers, plan.batch_size, series_ids=series_ids
+        )
+        scores = pack.model.evaluate(validation_data, verbose=0, return_dict=True)
+        untrained = [float(scores[loss_key(pack, number)]) for number in numbers]
+    stopping = MemberStopping(
+        pack,
+        limits,
+        plan.patience if epochs is None else 0,
+        monitor,
+        reporter,
+        untrained,
+    )
+    callbacks: list[Any] = [stopping.callback(), _stop_on_request(keras)]
+    # Last, after the stopping whose state it keeps; it puts a stopped fit's state back.
+    checkpoint = None if unit is None else unit.callback(keras, pack.model, [stopping])
+    first = 0 if checkpoint is None else checkpoint.first_epoch
+    if checkpoint is not None:
+        callbacks.append(checkpoint)
+    total = max(limits)
+    steps = math.ceil(len(training) / plan.batch_size)
+    seeds = [member.seed for member in pack.members] if plan.config.training.shuffle else None
+    with interruption.deferred():
+        pack.model.fit(
+            window_pipeline(
+                training, numbers, plan.batch_size, seeds, range(first, total), series_ids
+            ),
+            validation_data=validation_data,
+            epochs=total,
+            initial_epoch=first,
+            steps_per_epoch=steps,
+            shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data input itself
+            callbacks=callbacks,
+            verbose=_keras_verbosity(progress),
+        )
+    stopping.restore()
+    for index in range(count):
+        summaries[index].update(stopping.summary(index, plan))
+    return summaries, [stopping.history(index) for index in range(count)]
+
+
+def window_pipeline(
+    index: WindowIndex,
+    members: list[int],
+    batch_size: int,
+    seeds: list[int] | None = None,
+    epochs: range | None = None,
+    series_ids: np.ndarray | None = None,
+) -> Any:
+    """A `tf.data` pipeline of `(inputs, targets)` batches of the pack of `members` (numbers),
+    cut from `index.values` per batch: inputs `window_<n>` `(batch, lookback, features)`
+    (`future_<n>`, `series_<n>` when the index has known columns or several series), targets
+    `member_<n>` `(batch, horizon)`. `series_ids` gives the `series` input of each series of
+    the index (`(series,)`; None: the networks take none).
+
+    Without `epochs`, one pass in order, the same windows for every member. With `epochs`, the
+    batches of those epochs one after another (`fit` then needs `steps_per_epoch`); with
+    `seeds` (one per member), member n's order in epoch e is drawn from (its seed, e) alone, so
+    a fit resumed at epoch e sees the order an uninterrupted one sees there. Shuffled windows
+    keep their own time order inside; only the order of windows changes.
+    """
+    tf = import_tensorflow()
+    values = tf.convert_to_tensor(index.values)
+    starts = tf.convert_to_tensor(index.starts)
+    series = None
+    if series_ids is not None:
+        series = tf.convert_to_tensor(np.asarray(series_ids, dtype=np.int32)[index.series])
+    span = tf.range(index.lookback + index.horizon, dtype=starts.dtype)
+    lookback, known = index.lookback, list(index.known)
+    count = len(index)
+
+    def cut(rows: Any) -> tuple[dict[str, Any], Any]:
+        cut_rows = tf.gather(values, tf.gather(starts, rows)[:, None] + span)
+        inputs = {"window": cut_rows[:, :lookback]}
+        if known:
+            inputs["future"] = tf.gather(cut_rows[:, lookback:], known, axis=2)
+        if series is not None:
+            inputs["series"] = tf.gather(series, rows)
+        return inputs, cut_rows[:, lookback:, 0]
+
+    def batch(orders: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        inputs, targets = {}, {}
+        for position, number in enumerate(members):
+            mine, target = cut(orders[:, position])
+            inputs.update({f"{name}_{number}": value for name, value in mine.items()})
+            targets[f"member_{number}"] = target
+        return inputs, targets
+
+    def epoch_orders(epoch: Any) -> Any:
+        order = tf.range(count, dtype=tf.int64)
+        orders = []
+        for seed in seeds or [None] * len(members):
+            if seed is None:
+                orders.append(order)
+            else:
+                key = tf.stack([tf.constant(seed, dtype=tf.int64), epoch])
+                orders.append(tf.random.experimental.stateless_shuffle(order, seed=key))
+        return tf.data.Dataset.from_tensor_slices(tf.stack(orders, axis=1)).batch(batch_size)
+
+    if epochs is None:
+        batches = tf.data.Dataset.from_tensor_slices(
+            tf.stack([tf.range(count, dtype=tf.int64)] * len(members), axis=1)
+        ).batch(batch_size)
+    else:
+        batches = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(epoch_orders)
+    return batches.map(batch).prefetch(tf.data.AUTOTUNE)
+
+
+def loss_key(pack: Pack, number: int, prefix: str = "") -> str:
+    """The key of member `number`'s loss in Keras' logs (its only loss when alone)."""
+    if len(pack.members) == 1:
+        return f"{prefix}loss"
+    return f"{prefix}member_{number}_{MEMBER_LOSS}"
+
+
+class EpochReporter:
+    """Reports each finished epoch of a member as an `epoch` event."""
+
+    def __init__(self, events: Events, members: int, phase: str) -> None:
+        self.events, self.members, self.phase = events, members, phase
+
+    def report(self, member: int, epoch: int, epochs: int, losses: dict[str, float]) -> None:
+        self.events.emit(
+            "epoch",
+            self.phase,
+            member=member,
+            members=self.members,
+            epoch=epoch,
+            epochs=epochs,
+            **losses,
+        )
+
+
+class MemberStopping:
+    """For each member of a pack what `EarlyStopping(patience, restore_best_weights=True)` does
+    for one network (with fixed epochs or no patience: its weights at its own last epoch), and
+    its untrained weights kept where no epoch beats them on validation. A member whose loss is
+    no longer finite stops, as `TerminateOnNaN` stops a network alone. Training ends once every
+    member has stopped. Keras calls it through `callback()`; a fit unit saves and restores its
+    state (`checkpoint_state`, `restore_checkpoint_state`)."""
+
+    def __init__(
+        self,
+        pack: Pack,
+        limits: list[int],
+        patience: int,
+        monitor: str,
+        reporter: EpochReporter | None,
+        untrained: list[float] | None,
+    ) -> None:
+        self.pack, self.limits, self.patience, self.monitor = pack, limits, patience, monitor
+        self.reporter, self.untrained = reporter, untrained
+        count = len(pack.members)
+        self.initial = [network.get_weights() for network in pack.networks]
+        # Per member: the weights it ends with, as far as known (untrained before any epoch).
+        self.kept = [list(weights) for weights in self.initial]
+        self.running = [limit > 0 for limit in limits]
+        self.best: list[float | None] = [None] * count
+        self.best_epoch = [0] * count
+        self.wait = [0] * count
+        self.records: list[list[dict[str, float]]] = [[] for _ in range(count)]
+
+    def callback(self) -> Any:
+        """The Keras callback forwarding each epoch's end here."""
+        keras, stopping = import_keras(), self
+
+        class StopMembers(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                stopping.epoch_end(self.model, epoch + 1, self.params.get("epochs"), logs or {})
+
+        return StopMembers()
+
+    def epoch_end(self, model: Any, epoch: int, epochs: int, logs: dict[str, Any]) -> None:
+        """Epoch `epoch` (from 1) of `epochs` ended with these `logs`."""
+        rate = float(np.asarray(model.optimizer.learning_rate))
+        for index, member in enumerate(self.pack.members):
+            if not self.running[index]:
+                continue
+            number = member.number
+            losses = {"loss": float(logs[loss_key(self.pack, number)])}
+            if self.monitor == "val_loss":
+                losses["val_loss"] = float(logs[loss_key(self.pack, number, "val_")])
+            self.records[index].append(losses)
+            if self.reporter is not None:
+                # A member's own epochs (a refit's members may have fewer than the pack).
+                limit = self.limits[index]
+                self.reporter.report(number, epoch, limit, {**losses, "learning_rate": rate})
+            self._decide(index, epoch, losses[self.monitor])
+        if not any(self.running):
+            model.stop_training = True
+
+    def _decide(self, index: int, epoch: int, value: float) -> None:
+        """Whether member `index` keeps its weights of this epoch and goes on."""
+        finite = math.isfinite(value)
+        if self.patience == 0:
+            keep = epoch == self.limits[index]
+        else:
+            # As `EarlyStopping`: `wait` counts epochs since the best, and reaching
+            # `patience` stops (never after the first epoch).
+            self.wait[index] += 1
+            best = self.best[index]
+            keep = finite and (best is None or value < best)
+            if keep:
+                self.wait[index] = 0
+            elif self.wait[index] >= self.patience and epoch > 1:
+                self.running[index] = False
+        if keep:
+            self.best[index], self.best_epoch[index] = value, epoch
+            self.kept[index] = self.pack.networks[index].get_weights()
+        if not finite or epoch >= self.limits[index]:
+            self.running[index] = False
+
+    def restore(self) -> None:
+        """Give each member the weights it ends with (see the class)."""
+        for index, network in enumerate(self.pack.networks):
+            network.set_weights(
+                self.initial[index] if self._untrained_wins(index) else self.kept[index]
+            )
+
+    def _untrained_wins(self, index: int) -> bool:
+        if self.untrained is None or not self.records[index]:
+            return False
+        best = self.best[index]
+        return best is None or not best < self.untrained[index]
+
+    def summary(self, index: int, plan: Plan) -> dict[str, Any]:
+        """Epochs run, best epoch and its monitored loss of member `index`.
+
+        Raises:
+            ConfigError: the member diverged with nothing to fall back on.
+        """
+        run = len(self.records[index])
+        if run == 0:
+            return {"epochs_run": 0, "best_epoch": 0, "best_loss": None}
+        if self._untrained_wins(index):
+            return {"epochs_run": run, "best_epoch": 0, "best_loss": self.untrained[index]}
+        best = self.best[index]
+        if best is None or not math.isfinite(best):
+            raise ConfigError(
+                "training diverged (the loss became NaN or infinite). Received: "
+                f"training.learning_rate={plan.learning_rate:g}, scaling={plan.config.scaling}. "
+                "Lower `training.learning_rate`, or use `scaling: standard` for data with a "
+                "large range."
+            )
+        return {"epochs_run": run, "best_epoch": self.best_epoch[index], "best_loss": best}
+
+    def history(self, index: int) -> pd.DataFrame:
+        """Member `index`'s losses per epoch: `epoch, loss[, val_loss]`."""
+        rows = self.records[index]
+        frame = pd.DataFrame({"epoch": np.arange(1, len(rows) + 1)})
+        for name in ("loss", "val_loss"):
+            if rows and name in rows[0]:
+                frame[name] = [row[name] for row in rows]
+        return frame
+
+    def checkpoint_state(self) -> tuple[dict[str, Any], list[np.ndarray]]:
+        """Its state after an epoch: scalars (JSON) and every member's kept weights."""
+        scalars = {
+            "running": list(self.running),
+            "best": list(self.best),
+            "best_epoch": list(self.best_epoch),
+            "wait": list(self.wait),
+            "records": self.records,
+        }
+        return scalars, [array for weights in self.kept for array in weights]
+
+    def restore_checkpoint_state(self, scalars: dict[str, Any], kept: list[np.ndarray]) -> None:
+        """Back to a state `checkpoint_state` gave (raises ValueError, KeyError, TypeError)."""
+        count = len(self.pack.members)
+        sizes = [len(weights) for weights in self.initial]
+        if len(kept) != sum(sizes) or len(scalars["running"]) != count:
+            raise ValueError("the saved state belongs to another pack of members")
+        self.running = [bool(value) for value in scalars["running"]]
+        self.best = [None if value is None else float(value) for value in scalars["best"]]
+        self.best_epoch = [int(value) for value in scalars["best_epoch"]]
+        self.wait = [int(value) for value in scalars["wait"]]
+        self.records = [[dict(row) for row in rows] for rows in scalars["records"]]
+        self.kept, position = [], 0
+        for size in sizes:
+            self.kept.append(list(kept[position : position + size]))
+            position += size
+
+
+def _stop_on_request(keras: Any) -> Any:
+    """A callback ending training after the current batch once a stop was requested."""
+
+    class StopOnRequest(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if interruption.stop_requested():
+                self.model.stop_training = True
+
+    return StopOnRequest()
+
+
+def _keras_verbosity(progress: str) -> int:
+    # Keras' bar on a terminal only; its one-line-per-epoch mode (2) would repeat the lines
+    # that `progress.EpochLines` writes from the epoch events, without member or phase.
+    return 1 if resolved_progress(progress) == "bar" else 0

@@ -210,14 +210,16 @@ def format_intervals(metrics: dict[str, Any]) -> str:
     levels = metrics.get("intervals") or {}
     if not levels:
         return ""
-    lines = [f"{'interval':16}{'coverage':>10}{'width':>9}{'MSIS':>9}"]
-    for level, rows in levels.items():
-        for name, row in rows.items():
-            label = f"{level}% {name}"
-            lines.append(
-                f"{label:16}{_number(row['coverage'], 3):>10}{_number(row['width'], 3):>9}"
-                f"{_number(row['msis'], 3):>9}"
-            )
+    labels = [f"{level}% {name}" for level, rows in levels.items() for name in rows]
+    # The label column as wide as its longest label (`80% seasonal_naive`), so numbers align.
+    width = max(len("interval"), *map(len, labels)) + 2
+    lines = [f"{'interval':{width}}{'coverage':>10}{'width':>9}{'MSIS':>9}"]
+    rows = [row for level_rows in levels.values() for row in level_rows.values()]
+    for label, row in zip(labels, rows, strict=True):
+        lines.append(
+            f"{label:{width}}{_number(row['coverage'], 3):>10}{_number(row['width'], 3):>9}"
+            f"{_number(row['msis'], 3):>9}"
+        )
     return "\n".join(lines)
 
 

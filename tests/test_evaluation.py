@@ -102,3 +102,14 @@ def test_filled_points_are_never_scored_by_any_figure():
     ).metrics(12)
     assert unmasked["model"]["mae"] > 100 * metrics["model"]["mae"]
     assert unmasked["intervals"]["80"]["model"]["coverage"] < inside.mean()
+
+
+def test_the_interval_table_keeps_its_columns_aligned_for_long_baseline_names():
+    from rnnforecast.evaluation import format_intervals
+
+    row = {"coverage": 0.8, "width": 1.25, "msis": 3.5}
+    metrics = {"intervals": {"80": {"model": row, "seasonal_naive": row}, "95": {"model": row}}}
+    lines = format_intervals(metrics).splitlines()
+    assert len(lines) == 4 and lines[2].startswith("80% seasonal_naive ")
+    assert len({len(line) for line in lines}) == 1, "every row ends where the header ends"
+    assert {line.split()[-3:] == ["0.800", "1.250", "3.500"] for line in lines[1:]} == {True}

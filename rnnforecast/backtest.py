@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast.checkpoints import Checkpoints
-from rnnforecast.config import Config
+from rnnforecast.config import Config, ExecutionConfig
 from rnnforecast.data import Dataset, Series, load_dataset
 from rnnforecast.errors import ConfigError
 from rnnforecast.evaluation import Scored, forecast_and_score
 from rnnforecast.events import Events
+from rnnforecast.execution import Job, parallel, run_jobs
 from rnnforecast.panels import backtest_panels
 from rnnforecast.plan import Plan, make_plan
 from rnnforecast.plots import backtest_figure
@@ -23,7 +24,7 @@ from rnnforecast.progress import with_progress
 from rnnforecast.run import BacktestContents, run_destination, run_key, save_backtest
 from rnnforecast.splitting import SplitPoints, kept_validation
 from rnnforecast.staging import staged_directory
-from rnnforecast.training import Fitted, fit_and_assess, refit
+from rnnforecast.training import Fitted, fit_and_assess, free_models, refit
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def backtest(
     dataset: Dataset | None = None,
     events: Events | None = None,
     checkpoints: Checkpoints | None = None,
+    execution: ExecutionConfig | None = None,
 ) -> Backtest:
     """Evaluate the config's model at `folds` forecast origins, `step` steps apart (by default
     one horizon), the last one a horizon before the end of each series.
@@ -69,49 +71,140 @@ def backtest(
     one model trained on the data before the first origin forecasts from every origin (faster,
     and the later origins see a model that is older than they are). With `checkpoints`, each
     fold keeps its training state in a folder of its own, so a stopped backtest resumes.
+    `execution` (by default `config.execution`) says where the folds' fits run; with a
+    parallel backend the events of each fit's epochs stay in its worker.
 
     Example:
         `backtest(load_config("configs/a10.yaml"), folds=4)`
     """
     dataset = dataset or load_dataset(config.data)
     events = events or Events()
+    execution = execution or config.execution
     horizon = config.window.horizon
     cuts = fold_cuts(dataset, folds, step or horizon, horizon)
     events = with_progress(events, progress)
-    parts: list[Scored] = []
-    results: list[dict[str, Any]] = []
+    if refit_each_fold and parallel(execution, len(cuts)):
+        outcomes = _folds_in_workers(config, dataset, cuts, execution, events, checkpoints)
+    else:
+        outcomes = _folds_here(
+            config, dataset, cuts, refit_each_fold, progress, events, checkpoints
+        )
+    parts = [scored for scored, _ in outcomes]
+    return Backtest(
+        folds=[
+            _fold_result(dataset, fold, cut, scored)
+            for fold, (cut, scored) in enumerate(zip(cuts, parts, strict=True), start=1)
+        ],
+        overall=Scored.concat(parts).metrics(dataset.season_length),
+        scored=parts,
+        plan=outcomes[-1][1],
+        refit=refit_each_fold,
+    )
+
+
+def _folds_here(
+    config: Config,
+    dataset: Dataset,
+    cuts: list[list[int]],
+    refit_each_fold: bool,
+    progress: str,
+    events: Events,
+    checkpoints: Checkpoints | None,
+) -> list[tuple[Scored, Plan]]:
+    """The folds one after another in this process (every event of their fits reaches
+    `events`); without `refit_each_fold`, the first fold's model serves every fold."""
+    outcomes: list[tuple[Scored, Plan]] = []
     model: tuple[Fitted, Plan] | None = None
     for fold, cut in enumerate(cuts, start=1):
         events.emit("fold", "start", fold=fold, folds=len(cuts))
         if model is None or refit_each_fold:
-            scope = None if checkpoints is None else checkpoints.scope(f"fold-{fold}")
+            scope = None if checkpoints is None else checkpoints.scope(fold_name(fold))
             # Every event of this fold's fit says which fold it belongs to.
             labelled = events.extended(fold=fold, folds=len(cuts))
             model = fit_before(config, dataset, cut, progress, labelled, scope)
         fitted, plan = model
-        origins = [np.array([position]) for position in cut]
-        levels = tuple(plan.config.intervals.levels)
-        scored = forecast_and_score(fitted.forecaster, dataset, origins, list(cut), levels)
-        parts.append(scored)
-        results.append(
-            {
-                "fold": fold,
-                "origins": {
-                    dataset.label(series): str(series.time[position - 1])
-                    for series, position in zip(dataset.series, cut, strict=True)
-                },
-                **scored.metrics(dataset.season_length),
-            }
-        )
+        outcomes.append((score_fold(fitted, plan, dataset, cut), plan))
         # A listener may stop the backtest here (a pruned trial of `tune` raises).
-        events.emit("fold", "end", fold=fold, folds=len(cuts), metrics=results[-1])
-    return Backtest(
-        folds=results,
-        overall=Scored.concat(parts).metrics(dataset.season_length),
-        scored=parts,
-        plan=plan,
-        refit=refit_each_fold,
-    )
+        metrics = _fold_result(dataset, fold, cut, outcomes[-1][0])
+        events.emit("fold", "end", fold=fold, folds=len(cuts), metrics=metrics)
+    return outcomes
+
+
+@dataclass(frozen=True)
+class FoldWork:
+    """One fold for a worker: fit before `cut`, score the horizon after it."""
+
+    config: Config
+    dataset: Dataset
+    cut: list[int]
+    state: Path | None
+
+
+def run_fold(work: FoldWork) -> tuple[Scored, Plan]:
+    """A fold fitted and scored on its own (in whatever process runs it), its training state
+    kept in `work.state` to resume."""
+    checkpoints = None if work.state is None else Checkpoints(work.state)
+    fitted, plan = fit_before(work.config, work.dataset, work.cut, "none", None, checkpoints)
+    scored = score_fold(fitted, plan, work.dataset, work.cut)
+    free_models()
+    return scored, plan
+
+
+def _folds_in_workers(
+    config: Config,
+    dataset: Dataset,
+    cuts: list[list[int]],
+    execution: ExecutionConfig,
+    events: Events,
+    checkpoints: Checkpoints | None,
+) -> list[tuple[Scored, Plan]]:
+    """The folds fitted side by side on the execution backend; each fold's start and end
+    events are sent here as it finishes (epoch events stay in the workers)."""
+    jobs = [
+        Job(
+            fold_name(fold).replace("-", " "),
+            run_fold,
+            FoldWork(
+                config,
+                dataset,
+                cut,
+                None if checkpoints is None else checkpoints.scope(fold_name(fold)).folder,
+            ),
+        )
+        for fold, cut in enumerate(cuts, start=1)
+    ]
+
+    def finished(index: int, outcome: tuple[Scored, Plan]) -> None:
+        fold = index + 1
+        events.emit("fold", "start", fold=fold, folds=len(cuts))
+        metrics = _fold_result(dataset, fold, cuts[index], outcome[0])
+        events.emit("fold", "end", fold=fold, folds=len(cuts), metrics=metrics)
+
+    return run_jobs(jobs, execution, finished)
+
+
+def fold_name(fold: int) -> str:
+    """The name of a fold's folders (checkpoints, TensorBoard logs)."""
+    return f"fold-{fold}"
+
+
+def score_fold(fitted: Fitted, plan: Plan, dataset: Dataset, cut: list[int]) -> Scored:
+    """The fold's forecasts from each series' origin `cut[i]`, next to the actuals."""
+    origins = [np.array([position]) for position in cut]
+    levels = tuple(plan.config.intervals.levels)
+    return forecast_and_score(fitted.forecaster, dataset, origins, list(cut), levels)
+
+
+def _fold_result(dataset: Dataset, fold: int, cut: list[int], scored: Scored) -> dict[str, Any]:
+    """A fold's line of `backtest.json`: its origins and metrics."""
+    return {
+        "fold": fold,
+        "origins": {
+            dataset.label(series): str(series.time[position - 1])
+            for series, position in zip(dataset.series, cut, strict=True)
+        },
+        **scored.metrics(dataset.season_length),
+    }
 
 
 def fold_cuts(dataset: Dataset, folds: int, step: int, horizon: int) -> list[list[int]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import os
 import signal
@@ -36,7 +37,9 @@ EXIT_CODES = (
     "Exit codes: 0 success, 1 internal error, 2 usage error, 3 config error, 4 data error, "
     "5 run-directory error (missing, incomplete, damaged or foreign), 6 output error "
     "(including a result written whose report could not be printed), 7 busy (another process "
-    "is writing the same run directory or backtest folder; retry later), 130 interrupted "
+    "is writing the same run directory or backtest folder; retry later), 8 worker error (a worker "
+    "process or Ray worker died, or the Ray cluster could not be reached; run again to resume), "
+    "130 interrupted "
     "(Ctrl-C, SIGTERM, SIGHUP; a stopped train or backtest resumes when run again), 141 stdout "
     "closed by its reader (e.g. `| head`)."
 )
@@ -135,6 +138,52 @@ Mlflow = Annotated[
 ]
 
 
+class Backend(StrEnum):
+    """Where independent fits run (`execution.backend`)."""
+
+    serial = "serial"
+    processes = "processes"
+    ray = "ray"
+
+
+Executor = Annotated[
+    Backend | None,
+    typer.Option(
+        "--executor",
+        help="Where independent fits (folds, members trained one at a time, trials) run: "
+        "serial, processes or ray; same as --set execution.backend=...",
+        case_sensitive=False,
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Fits at once (execution.workers); default: the CPUs."),
+]
+Address = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="Ray cluster to connect to (execution.address); default: RAY_ADDRESS, else a "
+        "local cluster.",
+    ),
+]
+
+
+def _execution_overrides(
+    executor: Backend | None, workers: int | None, address: str | None
+) -> list[str]:
+    """The execution flags as `--set` overrides (checked with the rest of the config)."""
+    overrides = []
+    if executor is not None:
+        overrides.append(f"execution.backend={executor.value}")
+    if workers is not None:
+        overrides.append(f"execution.workers={workers}")
+    if address is not None:
+        # JSON text is YAML: the address stays one string whatever its characters.
+        overrides.append(f"execution.address={json.dumps(address)}")
+    return overrides
+
+
 def _tracked_settings(settings: Any, tensorboard: bool, mlflow: bool) -> Any:
     """The config with the tracking flags switched on (an MLflow section it has is kept)."""
     from rnnforecast.config import MlflowConfig
@@ -179,6 +228,9 @@ def train(
         bool, typer.Option("--quiet", "-q", help="No progress; print only the run directory.")
     ] = False,
     restart: Restart = False,
+    executor: Executor = None,
+    workers: Workers = None,
+    address: Address = None,
     log_format: LogFormatOption = LogFormat.text,
     verbose: Verbose = False,
 ) -> None:
@@ -194,6 +246,7 @@ def train(
         from rnnforecast.config import load_config
 
         _started(log, "train", config=config, run_dir=run_dir, overrides=overrides)
+        overrides = [*(overrides or []), *_execution_overrides(executor, workers, address)]
         settings = _tracked_settings(load_config(config, overrides), tensorboard, mlflow)
         from rnnforecast.evaluation import format_comparison, format_intervals
         from rnnforecast.events import Events
@@ -459,6 +512,9 @@ def backtest(
         bool, typer.Option("--quiet", "-q", help="No progress; print only the output folder.")
     ] = False,
     restart: Restart = False,
+    executor: Executor = None,
+    workers: Workers = None,
+    address: Address = None,
     log_format: LogFormatOption = LogFormat.text,
     verbose: Verbose = False,
 ) -> None:
@@ -477,6 +533,7 @@ def backtest(
         _started(
             log, "backtest", config=config, folds=folds, step=step, refit=refit, output=output_dir
         )
+        overrides = [*(overrides or []), *_execution_overrides(executor, workers, address)]
         settings = _tracked_settings(load_config(config, overrides), tensorboard, mlflow)
         from rnnforecast.backtest import run_backtest
         from rnnforecast.baselines import BASELINES
@@ -549,6 +606,9 @@ def tune(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress; print only the output folder.")
     ] = False,
+    executor: Executor = None,
+    workers: Workers = None,
+    address: Address = None,
     verbose: Verbose = False,
 ) -> None:
     """Search config values: score the config as given (trial 0) and each trial by a
@@ -560,6 +620,7 @@ def tune(
     """
     extra = [f"tune.trials={trials}"] * (trials is not None)
     extra += [f"tune.timeout={timeout}"] * (timeout is not None)
+    extra += _execution_overrides(executor, workers, address)
     with _errors_reported(verbose) as outcome:
         from rnnforecast.config import load_config
 

@@ -589,6 +589,13 @@ class TrainingConfig(Section):
         "inside the one model, and the model trains until its last member stops, so on the "
         "benchmark's small series it was no faster than one member at a time.",
     )
+    distribution: Literal["none", "mirrored"] = Field(
+        "none",
+        description="`mirrored`: train each network on every local GPU at once "
+        "(`tf.distribute.MirroredStrategy`, each batch split between them; without GPUs, "
+        "between the logical CPU devices), for one large global model. Training across "
+        "machines is not offered: Keras 3 has no working multi-worker strategy on TensorFlow.",
+    )
     refit: bool = Field(
         True,
         description="After the test part is scored, train the saved model again on the whole "
@@ -821,6 +828,40 @@ class TrackingConfig(Section):
         return self.mlflow if isinstance(self.mlflow, MlflowConfig) else None
 
 
+EXECUTION_BACKENDS = ("serial", "processes", "ray")
+
+
+class ExecutionConfig(Section):
+    backend: Literal["serial", "processes", "ray"] = Field(
+        "serial",
+        description="Where independent fits run: `serial` (one after another, in this "
+        "process), `processes` (local worker processes) or `ray` (a Ray cluster: `address`, "
+        "else RAY_ADDRESS, else a local one; needs `pip install rnnforecast[ray]`). Fanned "
+        "out: backtest folds, ensemble members trained one at a time, tuning trials. The "
+        "figures do not depend on the backend.",
+    )
+    workers: PositiveInt | None = Field(
+        None,
+        description="Fits at once; default: the CPUs this process may use (for a Ray cluster "
+        "it connects to, as many as the cluster schedules). Each worker's TensorFlow gets "
+        "an equal share of the CPUs.",
+    )
+    address: str | None = Field(
+        None,
+        description="Ray only: the cluster to connect to (`ray://host:10001`, `auto`, "
+        "`host:6379`); default: RAY_ADDRESS, else a local cluster started for the command.",
+    )
+
+    @model_validator(mode="after")
+    def _address_is_for_ray(self) -> ExecutionConfig:
+        if self.address is not None and self.backend != "ray":
+            raise ValueError(
+                f"`address` is only used by the ray backend, not by {self.backend!r}; "
+                "set `backend: ray` or remove `address`"
+            )
+        return self
+
+
 class Config(Section):
     """The whole pipeline: data, windows, split, scaling, model, training, output."""
 
@@ -844,6 +885,21 @@ class Config(Section):
     tracking: TrackingConfig = Field(
         default_factory=TrackingConfig, description="TensorBoard and MLflow logging."
     )
+    execution: ExecutionConfig = Field(
+        default_factory=ExecutionConfig,
+        description="Where independent fits run (serial, processes, Ray).",
+    )
+
+    @model_validator(mode="after")
+    def _one_process_per_device(self) -> Config:
+        if self.training.distribution == "mirrored" and self.execution.backend != "serial":
+            raise ValueError(
+                "`training.distribution: mirrored` trains on every local device from one "
+                f"process; `execution.backend: {self.execution.backend}` would start several "
+                "such processes on the same devices. Set `execution.backend: serial`, or "
+                "`training.distribution: none`"
+            )
+        return self
 
     @model_validator(mode="after")
     def _difference_needs_level(self) -> Config:

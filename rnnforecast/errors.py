@@ -4,7 +4,8 @@ helpers that keep what their messages quote of the input short.
 The exit codes are part of the command-line contract (see README, "Exit codes"):
 0 success, 1 unexpected internal error, 2 command-line usage error (Typer), 3 config error,
 4 data error, 5 run-directory error, 6 output error, 7 busy (another process writes the same run
-directory), 130 interrupted, 141 stdout closed.
+directory), 8 worker error (a worker died, or Ray could not be used), 130 interrupted, 141 stdout
+closed.
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ class BusyError(RnnForecastError):
     writing it right now. Nothing was touched; waiting for that process and retrying is safe."""
 
     exit_code = 7
+
+
+class WorkerError(RnnForecastError):
+    """A worker process (or Ray worker) died while it ran a job, or the Ray cluster could not be
+    started or reached. What finished is kept in the staging folder: run again to resume."""
+
+    exit_code = 8
 
 
 INTERRUPTED_EXIT_CODE = 130

@@ -14,7 +14,9 @@ which on small data is most of the time.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +70,71 @@ def build_pack(
     Example:
         `build_pack(plan, plan.members, ModelShape(plan.lookback, 1, plan.horizon))`
     """
+    with distribution_scope(plan.config.training.distribution):
+        return _build_pack(plan, members, shape, steps)
+
+
+@contextlib.contextmanager
+def distribution_scope(distribution: str) -> Iterator[None]:
+    """Where models are built: with `mirrored`, inside a `MirroredStrategy` over every local
+    GPU (the logical CPU devices without one), so that `fit` splits each batch between them."""
+    if distribution == "none":
+        yield
+        return
+    strategy = import_tensorflow().distribute.MirroredStrategy(devices=mirrored_devices())
+    with strategy.scope():
+        yield
+
+
+def mirrored_devices() -> list[str]:
+    """The devices `mirrored` splits batches between: every local GPU, else every logical CPU."""
+    tf = import_tensorflow()
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return [device.name for device in devices]
+
+
+def replica_count(plan: Plan) -> int:
+    """Between how many devices each batch is split (1 without `training.distribution`)."""
+    if plan.config.training.distribution == "none":
+        return 1
+    replicas = len(mirrored_devices())
+    if plan.batch_size % replicas:
+        raise ConfigError(
+            f"`training.batch_size` {plan.batch_size} does not split evenly between the "
+            f"{replicas} devices of `training.distribution: mirrored`; set it to a multiple "
+            f"of {replicas}."
+        )
+    return replicas
+
+
+def epoch_windows(windows: int, batch_size: int, replicas: int = 1) -> int:
+    """The windows an epoch uses: all, but the last batch split evenly between the replicas
+    (Keras cannot split a batch unevenly between devices; at most `replicas - 1` are left out).
+
+    Example:
+        >>> epoch_windows(153, 32, 1), epoch_windows(153, 32, 2), epoch_windows(129, 32, 4)
+        (153, 152, 128)
+    """
+    return windows - (windows % batch_size) % replicas
+
+
+def epoch_steps(windows: int, batch_size: int, replicas: int = 1) -> int:
+    """Gradient steps of an epoch over `windows` windows (see `epoch_windows`)."""
+    return math.ceil(epoch_windows(windows, batch_size, replicas) / batch_size)
+
+
+def plain_network(network: Any) -> Any:
+    """The network as one built outside any distribution, with its weights: what forecasts
+    and is saved (a mirrored network cannot predict a batch that does not split evenly)."""
+    if network.distribute_strategy.num_replicas_in_sync == 1:
+        return network
+    keras = import_keras()
+    plain = keras.models.clone_model(network)
+    plain.set_weights(network.get_weights())
+    return plain
+
+
+def _build_pack(plan: Plan, members: tuple[MemberPlan, ...], shape: ModelShape, steps: int) -> Pack:
     keras = import_keras()
     networks, inputs, outputs = [], {}, {}
     for member in members:
@@ -107,7 +174,8 @@ def build_pack(
         # XLA would run each step faster, but Keras turns it off while TensorFlow's op
         # determinism is on (`seed_everything`), which same seed, same weights needs.
         jit_compile=False,
-        steps_per_execution=steps_per_call(steps),
+        # Keras' loop of several steps per call fails under a distribution strategy.
+        steps_per_execution=steps_per_call(steps) if replica_count(plan) == 1 else 1,
     )
     return Pack(tuple(members), networks, model)
 
@@ -163,6 +231,10 @@ def fit_pack(
         }
         for _ in range(count)
     ]
+    replicas = replica_count(plan)
+    if replicas > 1:
+        for summary in summaries:
+            summary["replicas"] = replicas
     empty = pd.DataFrame({"epoch": [], "loss": []})
     if max(limits, default=0) == 0:
         return summaries, [empty] * count
@@ -171,7 +243,7 @@ def fit_pack(
     untrained: list[float] | None = None
     if has_validation:
         validation_data = window_pipeline(
-            validation, numbers, plan.batch_size, series_ids=series_ids
+            validation, numbers, plan.batch_size, series_ids=series_ids, replicas=replicas
         )
         scores = pack.model.evaluate(validation_data, verbose=0, return_dict=True)
         untrained = [float(scores[loss_key(pack, number)]) for number in numbers]
@@ -190,12 +262,18 @@ def fit_pack(
     if checkpoint is not None:
         callbacks.append(checkpoint)
     total = max(limits)
-    steps = math.ceil(len(training) / plan.batch_size)
+    steps = epoch_steps(len(training), plan.batch_size, replicas)
     seeds = [member.seed for member in pack.members] if plan.config.training.shuffle else None
     with interruption.deferred():
         pack.model.fit(
             window_pipeline(
-                training, numbers, plan.batch_size, seeds, range(first, total), series_ids
+                training,
+                numbers,
+                plan.batch_size,
+                seeds,
+                range(first, total),
+                series_ids,
+                replicas,
             ),
             validation_data=validation_data,
             epochs=total,
@@ -218,6 +296,7 @@ def window_pipeline(
     seeds: list[int] | None = None,
     epochs: range | None = None,
     series_ids: np.ndarray | None = None,
+    replicas: int = 1,
 ) -> Any:
     """A `tf.data` pipeline of `(inputs, targets)` batches of the pack of `members` (numbers),
     cut from `index.values` per batch: inputs `window_<n>` `(batch, lookback, features)`
@@ -229,7 +308,9 @@ def window_pipeline(
     batches of those epochs one after another (`fit` then needs `steps_per_epoch`); with
     `seeds` (one per member), member n's order in epoch e is drawn from (its seed, e) alone, so
     a fit resumed at epoch e sees the order an uninterrupted one sees there. Shuffled windows
-    keep their own time order inside; only the order of windows changes.
+    keep their own time order inside; only the order of windows changes. With `replicas`,
+    each epoch leaves out the last windows of its order that would split its last batch
+    unevenly (`epoch_windows`).
     """
     tf = import_tensorflow()
     values = tf.convert_to_tensor(index.values)
@@ -240,6 +321,7 @@ def window_pipeline(
     span = tf.range(index.lookback + index.horizon, dtype=starts.dtype)
     lookback, known = index.lookback, list(index.known)
     count = len(index)
+    kept = epoch_windows(count, batch_size, replicas)
 
     def cut(rows: Any) -> tuple[dict[str, Any], Any]:
         cut_rows = tf.gather(values, tf.gather(starts, rows)[:, None] + span)
@@ -267,11 +349,11 @@ def window_pipeline(
             else:
                 key = tf.stack([tf.constant(seed, dtype=tf.int64), epoch])
                 orders.append(tf.random.experimental.stateless_shuffle(order, seed=key))
-        return tf.data.Dataset.from_tensor_slices(tf.stack(orders, axis=1)).batch(batch_size)
+        return tf.data.Dataset.from_tensor_slices(tf.stack(orders, axis=1)[:kept]).batch(batch_size)
 
     if epochs is None:
         batches = tf.data.Dataset.from_tensor_slices(
-            tf.stack([tf.range(count, dtype=tf.int64)] * len(members), axis=1)
+            tf.stack([tf.range(kept, dtype=tf.int64)] * len(members), axis=1)
         ).batch(batch_size)
     else:
         batches = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(epoch_orders)

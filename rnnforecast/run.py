@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from rnnforecast.baselines import BASELINES
-from rnnforecast.config import Config, config_from_dict, dump_config
+from rnnforecast.config import Config, ExecutionConfig, config_from_dict, dump_config
 from rnnforecast.errors import ConfigError, RunError, check_path, quoted
 from rnnforecast.forecaster import Forecaster, InputLayout, Member
 from rnnforecast.intervals import Calibration
@@ -177,7 +177,9 @@ def run_key(config: Config, checksum: str | None, **extra: Any) -> str:
     run of the same key."""
     text = json.dumps(
         {
-            "config": dump_config(config),
+            # Where the fits run changes no figure: a run stopped on one backend resumes on
+            # another.
+            "config": dump_config(config.model_copy(update={"execution": ExecutionConfig()})),
             "data": checksum,
             "format": RUN_FORMAT_VERSION,
             "packages": package_versions(),

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rnnforecast.errors import BusyError, OutputError, RunError, check_path
+from rnnforecast.errors import BusyError, OutputError, RunError, WorkerError, check_path
 
 STAGING_SUFFIX = ".rnnforecast-staging"
 LOCK_SUFFIX = ".rnnforecast-lock"
@@ -138,8 +138,9 @@ def staged_directory(
     A staging folder left by an earlier run of the same destination and key is resumed (its
     contents folder is emptied, its training state kept), unless `restart`; one of another key
     is discarded. When the block fails its staging folder is removed, except after a signal
-    (`KeyboardInterrupt`) or a failing write (`OSError`, e.g. a full disk): then its training
-    state is kept for the same command to resume, and `note` says so. The finished folder gets
+    (`KeyboardInterrupt`), a failing write (`OSError`, e.g. a full disk) or a dead worker
+    (`WorkerError`): then its training state is kept for the same command to resume, and
+    `note` says so. The finished folder gets
     the permissions the umask gives a new folder.
 
     Raises:
@@ -167,7 +168,7 @@ def staged_directory(
     try:
         yield staging
         _move_into_place(staging)
-    except (KeyboardInterrupt, OSError) as error:
+    except (KeyboardInterrupt, OSError, WorkerError) as error:
         kept = (
             f"what was done so far is kept in {staging.folder}: the same command resumes it "
             "(--restart starts over)."

@@ -4,7 +4,6 @@ history, save, in that order."""
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +18,16 @@ from rnnforecast.data import Dataset, load_dataset
 from rnnforecast.errors import ConfigError
 from rnnforecast.evaluation import score_part
 from rnnforecast.events import Events
-from rnnforecast.fitting import EpochReporter, build_pack, fit_pack
+from rnnforecast.execution import Executor, Job, executor
+from rnnforecast.fitting import (
+    EpochReporter,
+    Pack,
+    build_pack,
+    epoch_steps,
+    fit_pack,
+    plain_network,
+    replica_count,
+)
 from rnnforecast.forecaster import Forecaster, InputLayout, Member, feature_matrix
 from rnnforecast.models import ModelShape
 from rnnforecast.panels import series_panels
@@ -165,19 +173,23 @@ def fit_run(
     events = events or Events()
     dataset, points, plan = prepared.dataset, prepared.points, prepared.plan
     levels = tuple(plan.config.intervals.levels)
-    holdout, assessment = fit_and_assess(plan, dataset, points, progress, events, checkpoints)
-    with events.step("test forecasts + metrics"):
-        scored = score_part(
-            holdout.forecaster,
-            dataset,
-            bounds=[(p.validation_end, p.length) for p in points],
-            history_ends=[p.train_end for p in points],
-            levels=levels,
+    units = len(packs(plan.members, plan.config.training.pack_members))
+    with executor(plan.config.execution, units) as runner:
+        holdout, assessment = fit_and_assess(
+            plan, dataset, points, progress, events, checkpoints, runner
         )
-    saved, history = holdout, holdout.history.assign(phase=HOLDOUT)
+        with events.step("test forecasts + metrics"):
+            scored = score_part(
+                holdout.forecaster,
+                dataset,
+                bounds=[(p.validation_end, p.length) for p in points],
+                history_ends=[p.train_end for p in points],
+                levels=levels,
+            )
+        saved = _refit_or_holdout(plan, dataset, holdout, progress, events, checkpoints, runner)
+    history = holdout.history.assign(phase=HOLDOUT)
     refitted = plan.config.training.refit
     if refitted:
-        saved = refit(plan, dataset, holdout, progress, events, checkpoints)
         history = pd.concat([history, saved.history.assign(phase=REFIT)])
     metrics = {
         "part": "test",
@@ -210,6 +222,21 @@ def fit_run(
         manifest=build_manifest(plan.config, dataset.checksum),
     )
     return Trained(plan, dataset, contents)
+
+
+def _refit_or_holdout(
+    plan: Plan,
+    dataset: Dataset,
+    holdout: Fitted,
+    progress: str,
+    events: Events,
+    checkpoints: Checkpoints | None,
+    runner: Executor,
+) -> Fitted:
+    """The model to save: refit on the whole history when `training.refit`, else the holdout's."""
+    if not plan.config.training.refit:
+        return holdout
+    return refit(plan, dataset, holdout, progress, events, checkpoints, runner)
 
 
 def out_of_memory_is_a_config_error(fit: Callable[..., Fitted]) -> Callable[..., Fitted]:
@@ -246,6 +273,7 @@ def fit_forecaster(
     epochs: list[int] | None = None,
     events: Events | None = None,
     checkpoints: Checkpoints | None = None,
+    runner: Executor | None = None,
 ) -> Fitted:
     """Fit the scaler on each series' training part, then every ensemble member on the
     windows whose targets lie in it, early-stopped on the validation part.
@@ -253,6 +281,8 @@ def fit_forecaster(
     Args:
         epochs: per member, train exactly this many epochs without early stopping (a refit).
         checkpoints: where each member's training state is saved, and resumed from.
+        runner: fits the members (or packs) side by side when it is parallel (see
+            `execution`); the events of their epochs then stay in the workers.
     """
     events = events or Events()
     phase = HOLDOUT if epochs is None else REFIT
@@ -268,47 +298,68 @@ def fit_forecaster(
     observed = [series.observed for series in dataset.series]
     if epochs is None and baseline_only(plan, points):
         epochs = [0] * len(plan.members)
-    fitted: dict[int, tuple[Member, dict[str, Any], pd.DataFrame]] = {}
+    works = []
     for group in packs(plan.members, plan.config.training.pack_members):
-        numbers = [member.number for member in group]
         lookback = group[0].lookback
-        unit = None if checkpoints is None else checkpoints.unit(phase, numbers)
         with events.step("scaling + windows"):
             training, validation = pack_windows(plan, lookback, matrices, values, points, layout)
             # Windows with a target data.missing filled teach nothing (README: missing values).
             training, validation = (index.observed(observed) for index in (training, validation))
-        limits = None if epochs is None else [epochs[number - 1] for number in numbers]
-        with events.step("build + compile"):
-            shape = ModelShape(
-                lookback, layout.features, plan.horizon, len(layout.known), len(keys)
+        numbers = [member.number for member in group]
+        works.append(
+            PackWork(
+                plan,
+                group,
+                ModelShape(lookback, layout.features, plan.horizon, len(layout.known), len(keys)),
+                training,
+                validation,
+                None if epochs is None else [epochs[number - 1] for number in numbers],
+                series_ids,
+                phase,
+                None if checkpoints is None else checkpoints.folder,
             )
-            steps = math.ceil(len(training) / plan.batch_size)
-            pack = build_pack(plan, group, shape, steps)
+        )
+    fitted: dict[int, tuple[Member, dict[str, Any], pd.DataFrame]] = {}
+    waiting: list[tuple[PackWork, Pack]] = []
+    for work in works:
+        with events.step("build + compile"):
+            pack = build_pack(plan, work.members, work.shape, work.steps)
+        unit = None if checkpoints is None else checkpoints.unit(phase, work.numbers)
         finished = None if unit is None else unit.restore_finished(pack.model)
         if finished is not None:
-            summaries = finished.summaries
-            histories = [member_history(finished.history, number) for number in numbers]
+            histories = [member_history(finished.history, number) for number in work.numbers]
+            _keep(fitted, work, pack, finished.summaries, histories)
         else:
-            packed = {"packed": numbers} if len(numbers) > 1 else {}
-            fields = {"member": numbers[0], "members": len(plan.members), "phase": phase}
+            waiting.append((work, pack))
+    runner = runner or Executor()
+    if not runner.parallel(len(waiting)):
+        for work, pack in waiting:
+            unit = None if checkpoints is None else checkpoints.unit(phase, work.numbers)
+            packed = {"packed": work.numbers} if len(work.numbers) > 1 else {}
+            fields = {"member": work.numbers[0], "members": len(plan.members), "phase": phase}
             with events.step("fit", **fields, **packed):
                 summaries, histories = fit_pack(
                     pack,
-                    training,
-                    validation,
+                    work.training,
+                    work.validation,
                     plan,
                     progress,
-                    limits,
+                    work.epochs,
                     EpochReporter(events, len(plan.members), phase),
                     unit,
                     series_ids,
                 )
             if unit is not None:
-                unit.finish(pack.model, summaries, joined_histories(histories, numbers))
-        for number, network, summary, history in zip(
-            numbers, pack.networks, summaries, histories, strict=True
-        ):
-            fitted[number] = (Member(network, lookback), summary, history)
+                unit.finish(pack.model, summaries, joined_histories(histories, work.numbers))
+            _keep(fitted, work, pack, summaries, histories)
+    else:
+        jobs = [Job(f"{phase} fit of {work.label}", fit_pack_work, work) for work, _ in waiting]
+        with events.step("fit", phase=phase, members=len(plan.members), workers=len(jobs)):
+            results = runner.run(jobs)
+        for (work, pack), (weights, summaries, histories) in zip(waiting, results, strict=True):
+            for network, arrays in zip(pack.networks, weights, strict=True):
+                network.set_weights(arrays)
+            _keep(fitted, work, pack, summaries, histories)
     ordered = [fitted[member.number] for member in plan.members]
     forecaster = Forecaster([item[0] for item in ordered], scaler, plan.horizon, layout)
     return Fitted(
@@ -316,6 +367,73 @@ def fit_forecaster(
         [item[1] for item in ordered],
         joined_histories([item[2] for item in ordered], [m.number for m in plan.members]),
     )
+
+
+@dataclass(frozen=True)
+class PackWork:
+    """One fit unit (members trained together, or one member) with all it needs, picklable:
+    what a worker process fits (`fit_pack_work`)."""
+
+    plan: Plan
+    members: tuple[MemberPlan, ...]
+    shape: ModelShape
+    training: WindowIndex
+    validation: WindowIndex
+    epochs: list[int] | None
+    series_ids: np.ndarray | None
+    phase: str
+    state: Path | None
+
+    @property
+    def numbers(self) -> list[int]:
+        return [member.number for member in self.members]
+
+    @property
+    def steps(self) -> int:
+        """Gradient steps per epoch."""
+        return epoch_steps(len(self.training), self.plan.batch_size, replica_count(self.plan))
+
+    @property
+    def label(self) -> str:
+        numbers = self.numbers
+        return f"member {numbers[0]}" if len(numbers) == 1 else f"members {numbers}"
+
+
+def fit_pack_work(work: PackWork) -> tuple[list[list[np.ndarray]], list[dict[str, Any]], list]:
+    """Fit one unit on its own (in whatever process runs it), keeping its training state in
+    `work.state` to resume; returns each network's weights, summaries and losses."""
+    pack = build_pack(work.plan, work.members, work.shape, work.steps)
+    unit = None if work.state is None else Checkpoints(work.state).unit(work.phase, work.numbers)
+    summaries, histories = fit_pack(
+        pack,
+        work.training,
+        work.validation,
+        work.plan,
+        "none",
+        work.epochs,
+        None,
+        unit,
+        work.series_ids,
+    )
+    if unit is not None:
+        unit.finish(pack.model, summaries, joined_histories(histories, work.numbers))
+    weights = [network.get_weights() for network in pack.networks]
+    free_models()
+    return weights, summaries, histories
+
+
+def _keep(
+    fitted: dict[int, tuple[Member, dict[str, Any], pd.DataFrame]],
+    work: PackWork,
+    pack: Pack,
+    summaries: list[dict[str, Any]],
+    histories: list[pd.DataFrame],
+) -> None:
+    """Each member of a fitted unit, by number."""
+    for number, network, summary, history in zip(
+        work.numbers, pack.networks, summaries, histories, strict=True
+    ):
+        fitted[number] = (Member(plain_network(network), work.shape.lookback), summary, history)
 
 
 def packs(members: tuple[MemberPlan, ...], together: bool) -> list[tuple[MemberPlan, ...]]:
@@ -351,12 +469,13 @@ def fit_and_assess(
     progress: str,
     events: Events | None = None,
     checkpoints: Checkpoints | None = None,
+    runner: Executor | None = None,
 ) -> tuple[Fitted, Assessment]:
     """The holdout fit, then the guard and the calibration of its intervals on the data
     before the test part (see `validation.assess`)."""
     events = events or Events()
     holdout = fit_forecaster(
-        plan, dataset, points, progress, events=events, checkpoints=checkpoints
+        plan, dataset, points, progress, events=events, checkpoints=checkpoints, runner=runner
     )
     with events.step("validation"):
         forecaster, assessment = assess(
@@ -416,6 +535,7 @@ def refit(
     progress: str,
     events: Events | None = None,
     checkpoints: Checkpoints | None = None,
+    runner: Executor | None = None,
 ) -> Fitted:
     """Every member trained again from scratch on each series' whole history (scaler too),
     for the epochs early stopping chose in the holdout fit. It keeps the holdout's guard
@@ -426,7 +546,7 @@ def refit(
     epochs = [summary["best_epoch"] for summary in holdout.summaries]
     if holdout.forecaster.fallback is not None:
         epochs = [0] * len(epochs)
-    fitted = fit_forecaster(plan, dataset, whole, progress, epochs, events, checkpoints)
+    fitted = fit_forecaster(plan, dataset, whole, progress, epochs, events, checkpoints, runner)
     forecaster = replace(
         fitted.forecaster,
         fallback=holdout.forecaster.fallback,
@@ -474,6 +594,15 @@ def fit_scaler(dataset: Dataset, points: list[SplitPoints], plan: Plan) -> Scale
         },
         log=plan.log,
     )
+
+
+def free_models() -> None:
+    """Drop the Keras models built so far (a process that fits many folds or trials would
+    otherwise keep them all)."""
+    import sys
+
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session()
 
 
 def _training_summary(holdout: Fitted, refitted: Fitted | None) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,15 +34,17 @@ import pandas as pd
 
 from rnnforecast.backtest import backtest, fold_cuts, truncate
 from rnnforecast.baselines import BASELINES
-from rnnforecast.config import Config, config_from_dict
+from rnnforecast.config import Config, TuneConfig, config_from_dict
 from rnnforecast.data import Dataset, load_dataset
 from rnnforecast.errors import ConfigError, DataError, RunError
 from rnnforecast.events import Event, Events
+from rnnforecast.execution import SERIAL, Executor, Job, cpu_count, executor, parallel
 from rnnforecast.run import Run, TuneContents, default_run_dir, save_tune
 from rnnforecast.space import Dimension, apply, default_space, dimensions
 from rnnforecast.splitting import kept_validation, split_points
 from rnnforecast.staging import staged_directory
 from rnnforecast.study_plots import importance_figure, trials_figure
+from rnnforecast.training import free_models
 
 STUDY_NAME = "rnnforecast"
 STUDY_SUFFIX = ".study.journal"
@@ -288,12 +290,12 @@ def open_study(journal: Path, fingerprint: str, config: Config) -> Any:
 
 
 def _fingerprint(config: Config, dims: list[Dimension], dataset: Dataset) -> str:
-    """What makes trials comparable: every key but the search's length, tracking and output,
-    the space, and the data's checksum."""
+    """What makes trials comparable: every key but the search's length, tracking, output and
+    execution, the space, and the data's checksum."""
     raw = config.model_dump(mode="json")
     for key in ("trials", "timeout", "space"):
         raw["tune"].pop(key)
-    for key in ("tracking", "output"):
+    for key in ("tracking", "output", "execution"):
         raw.pop(key)
     payload = {
         "config": raw,
@@ -345,14 +347,6 @@ def _state(trial: Any) -> str:
     return {"COMPLETE": COMPLETE, "PRUNED": PRUNED}.get(name, name.lower())
 
 
-def run_trials(
-    items: list[TrialItem], function: Callable[[TrialItem], TrialOutcome]
-) -> list[TrialOutcome]:
-    """The one place trials run, in order: serially here. The execution backends (processes,
-    Ray) take this place through `execution.run_all` once they land."""
-    return [function(item) for item in items]
-
-
 def _search(
     study: Any,
     journal: Path,
@@ -362,64 +356,132 @@ def _search(
     events: Events,
     started: float,
 ) -> None:
-    """Ask, score and tell trials until `tune.trials` finished (or `tune.timeout` passed)."""
+    """Ask, score and tell trials until `tune.trials` finished (or `tune.timeout` passed):
+    the defaults first and alone, then up to `execution.workers` trials side by side on the
+    execution backend, each told to the study as soon as it is scored."""
     settings = config.tune
-    while True:
-        defaults_done, finished = _counts(study)
-        timed_out = settings.timeout is not None and time.monotonic() - started > settings.timeout
-        if defaults_done and (finished >= settings.trials or timed_out):
-            return
-        trial = study.ask()
-        values: dict[str, Any] = {}
-        if defaults_done:
-            values = {dim.key: dim.suggest(trial) for dim in dims}
-        else:
-            trial.set_user_attr("defaults", True)
-        try:
-            trial_config = apply(config, values, f"trial {trial.number}")
-        except ConfigError as error:  # values that conflict with each other
-            outcome = TrialOutcome(trial.number, FAILED, error=str(error))
-        else:
-            item = TrialItem(
-                number=trial.number,
-                # Optuna's own distributed integrations pass this id to their workers too.
-                trial_id=trial._trial_id,
-                config=trial_config.model_dump(mode="json"),
-                history=history,
-                folds=settings.folds,
-                step=settings.step,
-                metric=settings.metric,
-                journal=str(journal),
-                pruning=settings.pruning,
-                prunable=defaults_done,
+    execution = config.execution
+    width = (execution.workers or cpu_count()) if parallel(execution, settings.trials) else 1
+    with executor(execution, width) as runner:
+        while True:
+            defaults_done, finished = _counts(study)
+            timed_out = (
+                settings.timeout is not None and time.monotonic() - started > settings.timeout
             )
-            try:
-                [outcome] = run_trials([item], score_trial)
-            except BaseException:
-                _interrupt(study, trial.number, trial.params, trial.user_attrs)
-                raise
+            if defaults_done and (finished >= settings.trials or timed_out):
+                return
+            batch = min(width, settings.trials - finished) if defaults_done else 1
+            asked = [
+                _asked(study, journal, config, dims, history, defaults_done) for _ in range(batch)
+            ]
+            _run_batch(study, runner, asked, events, settings, defaults_done)
+            if not defaults_done:
+                number = asked[0][0].number
+                outcome = next(t for t in study.get_trials(deepcopy=False) if t.number == number)
+                if _state(outcome) == FAILED:
+                    raise ConfigError(
+                        "the config as given (the defaults of the search) cannot be "
+                        "backtested on the training history: "
+                        f"{outcome.user_attrs.get('error', 'no figure')}"
+                    )
+
+
+def _run_batch(
+    study: Any,
+    runner: Executor,
+    asked: list[tuple[Any, dict[str, Any], TrialItem | TrialOutcome]],
+    events: Events,
+    settings: TuneConfig,
+    defaults_done: bool,
+) -> None:
+    """Score the asked trials side by side, telling the study of each as it ends; trials a
+    stop (Ctrl-C, a dead worker) leaves unscored are marked interrupted, to run again."""
+    told: set[int] = set()
+
+    def tell(index: int, outcome: TrialOutcome) -> None:
+        trial, values, _ = asked[index]
+        told.add(index)
         _tell(study, trial, outcome, values)
-        if outcome.state == FAILED and not defaults_done:
-            raise ConfigError(
-                f"the config as given (the defaults of the search) cannot be backtested on the "
-                f"training history: {outcome.error}"
-            )
-        best = _best(study)
-        events.emit(
-            "trial",
-            str(trial.number),
-            number=trial.number,
-            defaults=not defaults_done,
-            state=outcome.state,
-            score=outcome.score,
-            fold_scores=outcome.fold_scores,
-            values=values,
-            error=outcome.error,
-            metric=settings.metric,
-            trials=settings.trials,
-            best=None if best is None else best.value,
-            best_number=None if best is None else best.number,
-        )
+        _announce(study, events, settings, trial, values, outcome, defaults_done)
+
+    for index, (_, _, ready) in enumerate(asked):
+        if isinstance(ready, TrialOutcome):  # values that conflict with each other
+            tell(index, ready)
+    scored = [index for index in range(len(asked)) if index not in told]
+    jobs = [Job(f"trial {asked[i][0].number}", score_trial, asked[i][2]) for i in scored]
+    try:
+        runner.run(jobs, lambda position, outcome: tell(scored[position], outcome))
+    except BaseException:
+        for index in scored:
+            if index not in told:
+                trial = asked[index][0]
+                _interrupt(study, trial.number, trial.params, trial.user_attrs)
+        raise
+
+
+def _asked(
+    study: Any,
+    journal: Path,
+    config: Config,
+    dims: list[Dimension],
+    history: Dataset,
+    defaults_done: bool,
+) -> tuple[Any, dict[str, Any], TrialItem | TrialOutcome]:
+    """A new trial of the study, its values and what scores it (or its failed outcome when
+    its values conflict with each other): the defaults until they were scored."""
+    settings = config.tune
+    trial = study.ask()
+    values: dict[str, Any] = {}
+    if defaults_done:
+        values = {dim.key: dim.suggest(trial) for dim in dims}
+    else:
+        trial.set_user_attr("defaults", True)
+    try:
+        trial_config = apply(config, values, f"trial {trial.number}")
+    except ConfigError as error:
+        return trial, values, TrialOutcome(trial.number, FAILED, error=str(error))
+    item = TrialItem(
+        number=trial.number,
+        # Optuna's own distributed integrations pass this id to their workers too.
+        trial_id=trial._trial_id,
+        config=trial_config.model_dump(mode="json"),
+        history=history,
+        folds=settings.folds,
+        step=settings.step,
+        metric=settings.metric,
+        journal=str(journal),
+        pruning=settings.pruning,
+        prunable=defaults_done,
+    )
+    return trial, values, item
+
+
+def _announce(
+    study: Any,
+    events: Events,
+    settings: TuneConfig,
+    trial: Any,
+    values: dict[str, Any],
+    outcome: TrialOutcome,
+    defaults_done: bool,
+) -> None:
+    """The `trial` event of a scored trial, with the best score so far."""
+    best = _best(study)
+    events.emit(
+        "trial",
+        str(trial.number),
+        number=trial.number,
+        defaults=not defaults_done,
+        state=outcome.state,
+        score=outcome.score,
+        fold_scores=outcome.fold_scores,
+        values=values,
+        error=outcome.error,
+        metric=settings.metric,
+        trials=settings.trials,
+        best=None if best is None else best.value,
+        best_number=None if best is None else best.number,
+    )
 
 
 def _tell(study: Any, trial: Any, outcome: TrialOutcome, values: dict[str, Any]) -> None:
@@ -473,15 +535,21 @@ def score_trial(item: TrialItem) -> TrialOutcome:
         return TrialOutcome(item.number, state, fold_scores=running, seconds=seconds, **fields)
 
     try:
+        # A trial's folds run one after another: the trials are what runs side by side.
         result = backtest(
-            config, item.folds, item.step, dataset=item.history, events=Events(on_fold)
+            config,
+            item.folds,
+            item.step,
+            dataset=item.history,
+            events=Events(on_fold),
+            execution=SERIAL,
         )
     except _Pruned:
         return outcome(PRUNED)
     except (ConfigError, DataError) as error:
         return outcome(FAILED, error=str(error))
     finally:
-        _free_models()
+        free_models()
     score = float(result.overall["model"][item.metric])
     if not math.isfinite(score):
         return outcome(FAILED, error=f"the {item.metric} is not a finite number")
@@ -497,14 +565,6 @@ def _reporting_trial(item: TrialItem) -> Any:
         pruner=make_pruner(item.pruning),
     )
     return optuna.trial.Trial(study, item.trial_id)
-
-
-def _free_models() -> None:
-    """Drop the models of a finished trial (a long search would otherwise keep them all)."""
-    import sys
-
-    if "keras" in sys.modules:
-        sys.modules["keras"].backend.clear_session()
 
 
 def trials_frame(study: Any, dims: list[Dimension], metric: str) -> pd.DataFrame:

@@ -44,7 +44,9 @@ class ZeroModel:
 
 
 def stub_fit(seconds: float) -> Any:
-    def fit_forecaster(plan, dataset, points, progress, epochs=None, events=None, checkpoints=None):
+    def fit_forecaster(
+        plan, dataset, points, progress, epochs=None, events=None, checkpoints=None, runner=None
+    ):
         time.sleep(seconds)
         scaler = training.fit_scaler(dataset, points, plan)
         layout = InputLayout.of(plan, scaler)

@@ -265,3 +265,20 @@ def test_tune_help_has_an_example_and_bad_spaces_exit_3():
     result = runner.invoke(app, ["tune", "--set", "tune.space.model.unit=[3]"])
     assert result.exit_code == 3
     assert result.stderr.startswith("Error: <default config>: tune.space: `model.unit`")
+
+
+@pytest.mark.parametrize("backend", ["processes", "ray"])
+def test_trials_run_side_by_side_on_the_execution_backends(tmp_path: Path, backend: str):
+    """After the defaults, trials run two at a time (on a real local Ray cluster of 2 CPUs for
+    `ray`); each is told to the study, and the folder is the same as a serial search's."""
+    folder = tmp_path / "search"
+    command = tune_command(folder, "--set", "tune.trials=3", "--executor", backend)
+    result = runner.invoke(app, [*command, "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    trials = pd.read_csv(folder / TRIALS_FILE)
+    assert len(trials) == 4 and trials["defaults"].sum() == 1
+    assert set(trials["state"]) <= {"complete", "pruned"}
+    assert trials["mase"].notna().sum() >= 2
+    assert (folder / BEST_CONFIG_FILE).is_file() and not study_path(folder).exists()
+    for number in trials["number"]:
+        assert f"trial {number}" in result.stdout

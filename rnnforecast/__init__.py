@@ -7,16 +7,12 @@ built, trained or loaded. The API itself is imported on first use, so `rnnforeca
 stays fast.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from rnnforecast.version import __version__
 
 # Names of `rnnforecast.api` reachable from the package itself, imported when first used.
 API_NAMES = ("fit", "load", "Model")
-
-try:
-    __version__ = version("rnnforecast")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
 
 __all__ = ["__version__", *API_NAMES]
 

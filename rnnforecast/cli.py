@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rnnforecast import __version__, interruption
+import rnnforecast.interruption as interruption
 from rnnforecast.errors import (
     CLOSED_PIPE_EXIT_CODE,
     INTERRUPTED_EXIT_CODE,
@@ -31,6 +31,7 @@ from rnnforecast.errors import (
     shorten,
 )
 from rnnforecast.progress import JsonLines
+from rnnforecast.version import __version__
 
 # Kept in step with README's table of exit codes (a test compares them).
 EXIT_CODES = (

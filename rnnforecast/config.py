@@ -844,7 +844,7 @@ class ExecutionConfig(Section):
         None,
         description="Fits at once; default: the CPUs this process may use (for a Ray cluster "
         "it connects to, as many as the cluster schedules). Each worker's TensorFlow gets "
-        "an equal share of the CPUs.",
+        "an equal share of the CPUs (at least two).",
     )
     address: str | None = Field(
         None,

@@ -32,6 +32,7 @@ from rnnforecast.errors import ConfigError, WorkerError
 SERIAL = ExecutionConfig()
 RAY_ADDRESS_VARIABLE = "RAY_ADDRESS"
 CONNECT_SECONDS = 10
+MIN_WORKER_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,10 @@ def executor(settings: ExecutionConfig, jobs: int) -> Iterator[Executor]:
 
 
 def threads_per_worker(workers: int) -> int:
-    """TensorFlow threads of each worker: an equal share of this machine's CPUs."""
-    return max(1, cpu_count() // workers)
+    """TensorFlow threads of each worker: an equal share of this machine's CPUs, and at least
+    two: a worker with one thread leaves its core partly idle while its Python runs (measured
+    at 60-80 % of a core; benchmarks/README.md, "Execution backends")."""
+    return max(MIN_WORKER_THREADS, cpu_count() // workers)
 
 
 # --- local worker processes -------------------------------------------------------------------

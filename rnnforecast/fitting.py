@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import interruption
+import rnnforecast.interruption as interruption
 from rnnforecast.backend import import_keras, import_tensorflow, seed_everything
 from rnnforecast.checkpoints import FitUnit
 from rnnforecast.errors import ConfigError

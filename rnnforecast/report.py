@@ -22,7 +22,6 @@ import pandas as pd
 import yaml
 from matplotlib.figure import Figure
 
-from rnnforecast import __version__
 from rnnforecast.baselines import BASELINES
 from rnnforecast.config import Config, config_from_dict
 from rnnforecast.errors import ConfigError, RunError
@@ -46,6 +45,7 @@ from rnnforecast.run import (
 )
 from rnnforecast.staging import write_atomic
 from rnnforecast.validation import NETWORK
+from rnnforecast.version import __version__
 
 # Above this many series, the page shows the few worst and best instead of every one.
 MAX_SERIES_SHOWN = 6

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnforecast.errors import BusyError, OutputError, RunError, WorkerError, check_path
+from rnnforecast.version import __version__
 
 STAGING_SUFFIX = ".rnnforecast-staging"
 LOCK_SUFFIX = ".rnnforecast-lock"
@@ -303,8 +304,6 @@ def _move_into_place(staging: Staging) -> None:
 
 
 def _write_marker(folder: Path, destination: Destination) -> None:
-    from rnnforecast import __version__
-
     marker = {
         "format": STAGING_FORMAT,
         "what": f"rnnforecast staging folder of a {destination.what}",

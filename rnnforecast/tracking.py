@@ -21,10 +21,10 @@ from typing import Any
 
 import yaml
 
-from rnnforecast import __version__
 from rnnforecast.config import Config, MlflowConfig, dump_config
 from rnnforecast.events import Event
 from rnnforecast.run import TENSORBOARD_DIR
+from rnnforecast.version import __version__
 
 # MLflow retries an unreachable server for minutes by default; a tracker that is down must not
 # hold a training up. The user's own settings win.

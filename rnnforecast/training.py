@@ -354,7 +354,9 @@ def fit_forecaster(
             _keep(fitted, work, pack, summaries, histories)
     else:
         jobs = [Job(f"{phase} fit of {work.label}", fit_pack_work, work) for work, _ in waiting]
-        with events.step("fit", phase=phase, members=len(plan.members), workers=len(jobs)):
+        # Not the "fit" step of one unit (a `member_done` line names its member): one step
+        # for every unit the workers fit.
+        with events.step("fit in workers", phase=phase, units=len(jobs)):
             results = runner.run(jobs)
         for (work, pack), (weights, summaries, histories) in zip(waiting, results, strict=True):
             for network, arrays in zip(pack.networks, weights, strict=True):

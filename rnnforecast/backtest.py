@@ -89,15 +89,12 @@ def backtest(
         outcomes = _folds_here(
             config, dataset, cuts, refit_each_fold, progress, events, checkpoints
         )
-    parts = [scored for scored, _ in outcomes]
+    parts = [outcome.scored for outcome in outcomes]
     return Backtest(
-        folds=[
-            _fold_result(dataset, fold, cut, scored)
-            for fold, (cut, scored) in enumerate(zip(cuts, parts, strict=True), start=1)
-        ],
+        folds=[outcome.result for outcome in outcomes],
         overall=Scored.concat(parts).metrics(dataset.season_length),
         scored=parts,
-        plan=outcomes[-1][1],
+        plan=outcomes[-1].plan,
         refit=refit_each_fold,
     )
 
@@ -110,10 +107,10 @@ def _folds_here(
     progress: str,
     events: Events,
     checkpoints: Checkpoints | None,
-) -> list[tuple[Scored, Plan]]:
+) -> list[FoldOutcome]:
     """The folds one after another in this process (every event of their fits reaches
     `events`); without `refit_each_fold`, the first fold's model serves every fold."""
-    outcomes: list[tuple[Scored, Plan]] = []
+    outcomes: list[FoldOutcome] = []
     model: tuple[Fitted, Plan] | None = None
     for fold, cut in enumerate(cuts, start=1):
         events.emit("fold", "start", fold=fold, folds=len(cuts))
@@ -123,11 +120,21 @@ def _folds_here(
             labelled = events.extended(fold=fold, folds=len(cuts))
             model = fit_before(config, dataset, cut, progress, labelled, scope)
         fitted, plan = model
-        outcomes.append((score_fold(fitted, plan, dataset, cut), plan))
+        scored = score_fold(fitted, plan, dataset, cut)
+        outcomes.append(FoldOutcome(scored, plan, _fold_result(dataset, fold, cut, scored)))
         # A listener may stop the backtest here (a pruned trial of `tune` raises).
-        metrics = _fold_result(dataset, fold, cut, outcomes[-1][0])
-        events.emit("fold", "end", fold=fold, folds=len(cuts), metrics=metrics)
+        events.emit("fold", "end", fold=fold, folds=len(cuts), metrics=outcomes[-1].result)
     return outcomes
+
+
+@dataclass(frozen=True)
+class FoldOutcome:
+    """A scored fold: its forecasts next to the actuals, the plan of its model, and its line
+    of `backtest.json` (origins and metrics)."""
+
+    scored: Scored
+    plan: Plan
+    result: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -157,12 +164,12 @@ def _folds_in_workers(
     execution: ExecutionConfig,
     events: Events,
     checkpoints: Checkpoints | None,
-) -> list[tuple[Scored, Plan]]:
+) -> list[FoldOutcome]:
     """The folds fitted side by side on the execution backend; each fold's start and end
     events are sent here as it finishes (epoch events stay in the workers)."""
     jobs = [
         Job(
-            fold_name(fold).replace("-", " "),
+            f"fold {fold}",
             run_fold,
             FoldWork(
                 config,
@@ -174,13 +181,18 @@ def _folds_in_workers(
         for fold, cut in enumerate(cuts, start=1)
     ]
 
+    results: dict[int, dict[str, Any]] = {}
+
     def finished(index: int, outcome: tuple[Scored, Plan]) -> None:
         fold = index + 1
         events.emit("fold", "start", fold=fold, folds=len(cuts))
-        metrics = _fold_result(dataset, fold, cuts[index], outcome[0])
-        events.emit("fold", "end", fold=fold, folds=len(cuts), metrics=metrics)
+        results[index] = _fold_result(dataset, fold, cuts[index], outcome[0])
+        events.emit("fold", "end", fold=fold, folds=len(cuts), metrics=results[index])
 
-    return run_jobs(jobs, execution, finished)
+    fitted = run_jobs(jobs, execution, finished)
+    return [
+        FoldOutcome(scored, plan, results[index]) for index, (scored, plan) in enumerate(fitted)
+    ]
 
 
 def fold_name(fold: int) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +50,8 @@ class Pack:
         networks: each member's own network (`build_model` from its seed), compiled; the
             packed model trains these very weights.
         model: the packed Keras model: inputs `window_<n>` (and `future_<n>`, `series_<n>`)
-            and outputs `member_<n>` for each member number n.
+            and outputs `member_<n>` for the member in slot n (from 1) of the pack; None for
+            the networks alone, trained in a model lent by `Trainers`.
     """
 
     members: tuple[MemberPlan, ...]
@@ -59,19 +60,24 @@ class Pack:
 
 
 def build_pack(
-    plan: Plan, members: tuple[MemberPlan, ...], shape: ModelShape, steps: int = 1
+    plan: Plan,
+    members: tuple[MemberPlan, ...],
+    shape: ModelShape,
+    steps: int = 1,
+    packed: bool = True,
 ) -> Pack:
     """Each member's network, built after seeding with its seed (as alone), and the model
     calling them side by side, compiled with one loss per member.
 
     Args:
         steps: the gradient steps of an epoch, which decide the steps per call.
+        packed: False: the networks alone, without the packed model (`Pack.model`).
 
     Example:
         `build_pack(plan, plan.members, ModelShape(plan.lookback, 1, plan.horizon))`
     """
     with distribution_scope(plan.config.training.distribution):
-        return _build_pack(plan, members, shape, steps)
+        return _build_pack(plan, members, shape, steps, packed)
 
 
 @contextlib.contextmanager
@@ -134,7 +140,9 @@ def plain_network(network: Any) -> Any:
     return plain
 
 
-def _build_pack(plan: Plan, members: tuple[MemberPlan, ...], shape: ModelShape, steps: int) -> Pack:
+def _build_pack(
+    plan: Plan, members: tuple[MemberPlan, ...], shape: ModelShape, steps: int, packed: bool
+) -> Pack:
     keras = import_keras()
     networks, inputs, outputs = [], {}, {}
     for member in members:
@@ -142,19 +150,22 @@ def _build_pack(plan: Plan, members: tuple[MemberPlan, ...], shape: ModelShape, 
         network = build_model(plan, member, shape)
         compile_model(network, plan)
         networks.append(network)
+    if not packed:
+        return Pack(tuple(members), networks, None)
+    # Inputs and outputs are named by slot, not by member number, so that a pack's compiled
+    # model can train any later pack of its shape (`Trainers`).
+    for slot, network in enumerate(networks, start=1):
         mine = {
-            name: keras.Input(
-                shape=tensor.shape[1:], dtype=tensor.dtype, name=f"{name}_{member.number}"
-            )
+            name: keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=f"{name}_{slot}")
             for name, tensor in ((tensor.name, tensor) for tensor in network.inputs)
         }
-        inputs.update({f"{name}_{member.number}": tensor for name, tensor in mine.items()})
-        outputs[f"member_{member.number}"] = network(mine)
+        inputs.update({f"{name}_{slot}": tensor for name, tensor in mine.items()})
+        outputs[f"member_{slot}"] = network(mine)
     # Keras wants the names of a model's parts unique; each network keeps its own name (the
     # name it is saved with) outside the packed model.
     names = [network.name for network in networks]
-    for network, member in zip(networks, members, strict=True):
-        network.name = f"member_{member.number}"
+    for slot, network in enumerate(networks, start=1):
+        network.name = f"member_{slot}"
     model = keras.Model(inputs, outputs, name="pack")
     for network, name in zip(networks, names, strict=True):
         network.name = name
@@ -178,6 +189,55 @@ def _build_pack(plan: Plan, members: tuple[MemberPlan, ...], shape: ModelShape, 
         steps_per_execution=steps_per_call(steps) if replica_count(plan) == 1 else 1,
     )
     return Pack(tuple(members), networks, model)
+
+
+class Trainers:
+    """Compiled packs kept to train later packs of the same shape in.
+
+    Keras traces a model's training and evaluation steps the first time it fits, which takes
+    seconds per model: on a small series more than the training itself, and each member used to
+    pay it. A pack lent a kept one puts its own variables (its seed's weights and dropout state)
+    into it, starts from a fresh optimizer there and gets its variables back at the end, so it
+    ends as it would have in its own model, while each shape is traced once.
+
+    Example:
+        `with trainers.lend(pack, lambda: build_pack(...), steps) as lent: fit_pack(lent, ...)`
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[Any, ...], tuple[Pack, list[np.ndarray]]] = {}
+
+    @contextlib.contextmanager
+    def lend(self, pack: Pack, build: Callable[[], Pack], steps: int) -> Iterator[Pack]:
+        """A pack with `pack`'s members and their variables in a kept compiled model (`build`
+        makes one the first time), for an epoch of `steps` steps; `pack`'s networks get the
+        trained variables back when the block ends without an error."""
+        key = (steps_per_call(steps), *(_shapes(network) for network in pack.networks))
+        if key not in self._kept:
+            trainer = build()
+            optimizer = trainer.model.optimizer
+            optimizer.build(trainer.model.trainable_variables)  # as `fit` would at its start
+            self._kept[key] = (trainer, [variable.numpy() for variable in optimizer.variables])
+        trainer, fresh = self._kept[key]
+        for own, lent in zip(pack.networks, trainer.networks, strict=True):
+            _copy_variables(own, lent)
+        for variable, value in zip(trainer.model.optimizer.variables, fresh, strict=True):
+            variable.assign(value)
+        yield Pack(pack.members, trainer.networks, trainer.model)
+        for own, lent in zip(pack.networks, trainer.networks, strict=True):
+            _copy_variables(lent, own)
+
+
+def _shapes(network: Any) -> tuple[tuple[Any, ...], ...]:
+    """What a network's compiled training step depends on: its inputs' and variables' shapes."""
+    tensors = [*network.inputs, *network.variables]
+    return tuple((str(tensor.dtype), *tensor.shape) for tensor in tensors)
+
+
+def _copy_variables(source: Any, target: Any) -> None:
+    """Every variable of `source` (weights and dropout seed states) into `target`."""
+    for theirs, mine in zip(source.variables, target.variables, strict=True):
+        mine.assign(theirs)
 
 
 def steps_per_call(steps: int) -> int:
@@ -238,15 +298,15 @@ def fit_pack(
     empty = pd.DataFrame({"epoch": [], "loss": []})
     if max(limits, default=0) == 0:
         return summaries, [empty] * count
-    numbers = [member.number for member in pack.members]
+    slots = pack_slots(pack)
     validation_data = None
     untrained: list[float] | None = None
     if has_validation:
         validation_data = window_pipeline(
-            validation, numbers, plan.batch_size, series_ids=series_ids, replicas=replicas
+            validation, slots, plan.batch_size, series_ids=series_ids, replicas=replicas
         )
         scores = pack.model.evaluate(validation_data, verbose=0, return_dict=True)
-        untrained = [float(scores[loss_key(pack, number)]) for number in numbers]
+        untrained = [float(scores[loss_key(pack, slot)]) for slot in slots]
     stopping = MemberStopping(
         pack,
         limits,
@@ -268,7 +328,7 @@ def fit_pack(
         pack.model.fit(
             window_pipeline(
                 training,
-                numbers,
+                slots,
                 plan.batch_size,
                 seeds,
                 range(first, total),
@@ -298,11 +358,12 @@ def window_pipeline(
     series_ids: np.ndarray | None = None,
     replicas: int = 1,
 ) -> Any:
-    """A `tf.data` pipeline of `(inputs, targets)` batches of the pack of `members` (numbers),
-    cut from `index.values` per batch: inputs `window_<n>` `(batch, lookback, features)`
-    (`future_<n>`, `series_<n>` when the index has known columns or several series), targets
-    `member_<n>` `(batch, horizon)`. `series_ids` gives the `series` input of each series of
-    the index (`(series,)`; None: the networks take none).
+    """A `tf.data` pipeline of `(inputs, targets)` batches of the pack whose slots are
+    `members` (`pack_slots`), cut from `index.values` per batch: inputs `window_<n>`
+    `(batch, lookback, features)` (`future_<n>`, `series_<n>` when the index has known
+    columns or several series), targets `member_<n>` `(batch, horizon)`. `series_ids` gives
+    the `series` input of each series of the index (`(series,)`; None: the networks take
+    none).
 
     Without `epochs`, one pass in order, the same windows for every member. With `epochs`, the
     batches of those epochs one after another (`fit` then needs `steps_per_epoch`); with
@@ -334,10 +395,10 @@ def window_pipeline(
 
     def batch(orders: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         inputs, targets = {}, {}
-        for position, number in enumerate(members):
+        for position, slot in enumerate(members):
             mine, target = cut(orders[:, position])
-            inputs.update({f"{name}_{number}": value for name, value in mine.items()})
-            targets[f"member_{number}"] = target
+            inputs.update({f"{name}_{slot}": value for name, value in mine.items()})
+            targets[f"member_{slot}"] = target
         return inputs, targets
 
     def epoch_orders(epoch: Any) -> Any:
@@ -360,11 +421,16 @@ def window_pipeline(
     return batches.map(batch).prefetch(tf.data.AUTOTUNE)
 
 
-def loss_key(pack: Pack, number: int, prefix: str = "") -> str:
-    """The key of member `number`'s loss in Keras' logs (its only loss when alone)."""
+def pack_slots(pack: Pack) -> list[int]:
+    """The slots of the pack's members (from 1), what its inputs and outputs are named by."""
+    return list(range(1, len(pack.members) + 1))
+
+
+def loss_key(pack: Pack, slot: int, prefix: str = "") -> str:
+    """The key of the loss of the member in `slot` in Keras' logs (its only loss when alone)."""
     if len(pack.members) == 1:
         return f"{prefix}loss"
-    return f"{prefix}member_{number}_{MEMBER_LOSS}"
+    return f"{prefix}member_{slot}_{MEMBER_LOSS}"
 
 
 class EpochReporter:
@@ -430,15 +496,16 @@ class MemberStopping:
         for index, member in enumerate(self.pack.members):
             if not self.running[index]:
                 continue
-            number = member.number
-            losses = {"loss": float(logs[loss_key(self.pack, number)])}
+            slot = index + 1
+            losses = {"loss": float(logs[loss_key(self.pack, slot)])}
             if self.monitor == "val_loss":
-                losses["val_loss"] = float(logs[loss_key(self.pack, number, "val_")])
+                losses["val_loss"] = float(logs[loss_key(self.pack, slot, "val_")])
             self.records[index].append(losses)
             if self.reporter is not None:
                 # A member's own epochs (a refit's members may have fewer than the pack).
                 limit = self.limits[index]
-                self.reporter.report(number, epoch, limit, {**losses, "learning_rate": rate})
+                rates = {**losses, "learning_rate": rate}
+                self.reporter.report(member.number, epoch, limit, rates)
             self._decide(index, epoch, losses[self.monitor])
         if not any(self.running):
             model.stop_training = True

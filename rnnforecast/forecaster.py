@@ -15,12 +15,11 @@ from rnnforecast.calendar_features import calendar_features
 from rnnforecast.data import Dataset, Series
 from rnnforecast.errors import DataError
 from rnnforecast.forecast import Forecast
+from rnnforecast.inference import predict
 from rnnforecast.intervals import Calibration
 from rnnforecast.plan import Plan
 from rnnforecast.scaling import Scaler, series_key
 from rnnforecast.windowing import Windows, windows_at
-
-PREDICT_BATCH_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -163,7 +162,7 @@ class Forecaster:
             )
             _check_finite(windows, dataset)
             inputs = model_inputs(windows, self.layout, keys)
-            scaled[index] = member.model.predict(inputs, batch_size=PREDICT_BATCH_SIZE, verbose=0)
+            scaled[index] = predict(member.model, inputs)
         # The median is taken where the networks forecast, then mapped back like each member.
         return ensemble_median(scaled), scaled
 

@@ -22,6 +22,7 @@ from rnnforecast.execution import Executor, Job, executor
 from rnnforecast.fitting import (
     EpochReporter,
     Pack,
+    Trainers,
     build_pack,
     epoch_steps,
     fit_pack,
@@ -321,11 +322,16 @@ def fit_forecaster(
         )
     fitted: dict[int, tuple[Member, dict[str, Any], pd.DataFrame]] = {}
     waiting: list[tuple[PackWork, Pack]] = []
+    # Each unit's networks alone; they train in a compiled model lent by `trainers`.
+    trainers = Trainers()
     for work in works:
         with events.step("build + compile"):
-            pack = build_pack(plan, work.members, work.shape, work.steps)
+            pack = build_pack(plan, work.members, work.shape, work.steps, packed=False)
         unit = None if checkpoints is None else checkpoints.unit(phase, work.numbers)
-        finished = None if unit is None else unit.restore_finished(pack.model)
+        finished = None
+        if unit is not None and unit.done_file.is_file():
+            with trainers.lend(pack, functools.partial(_build_work, work), work.steps) as lent:
+                finished = unit.restore_finished(lent.model)
         if finished is not None:
             histories = [member_history(finished.history, number) for number in work.numbers]
             _keep(fitted, work, pack, finished.summaries, histories)
@@ -337,9 +343,12 @@ def fit_forecaster(
             unit = None if checkpoints is None else checkpoints.unit(phase, work.numbers)
             packed = {"packed": work.numbers} if len(work.numbers) > 1 else {}
             fields = {"member": work.numbers[0], "members": len(plan.members), "phase": phase}
-            with events.step("fit", **fields, **packed):
+            with (
+                events.step("fit", **fields, **packed),
+                trainers.lend(pack, functools.partial(_build_work, work), work.steps) as trainer,
+            ):
                 summaries, histories = fit_pack(
-                    pack,
+                    trainer,
                     work.training,
                     work.validation,
                     plan,
@@ -349,8 +358,9 @@ def fit_forecaster(
                     unit,
                     series_ids,
                 )
-            if unit is not None:
-                unit.finish(pack.model, summaries, joined_histories(histories, work.numbers))
+                if unit is not None:
+                    history = joined_histories(histories, work.numbers)
+                    unit.finish(trainer.model, summaries, history)
             _keep(fitted, work, pack, summaries, histories)
     else:
         jobs = [Job(f"{phase} fit of {work.label}", fit_pack_work, work) for work, _ in waiting]
@@ -401,10 +411,14 @@ class PackWork:
         return f"member {numbers[0]}" if len(numbers) == 1 else f"members {numbers}"
 
 
+def _build_work(work: PackWork) -> Pack:
+    return build_pack(work.plan, work.members, work.shape, work.steps)
+
+
 def fit_pack_work(work: PackWork) -> tuple[list[list[np.ndarray]], list[dict[str, Any]], list]:
     """Fit one unit on its own (in whatever process runs it), keeping its training state in
     `work.state` to resume; returns each network's weights, summaries and losses."""
-    pack = build_pack(work.plan, work.members, work.shape, work.steps)
+    pack = _build_work(work)
     unit = None if work.state is None else Checkpoints(work.state).unit(work.phase, work.numbers)
     summaries, histories = fit_pack(
         pack,

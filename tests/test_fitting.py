@@ -6,6 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+import rnnforecast.training
+from rnnforecast import inference
 from rnnforecast.config import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.plan import make_plan
@@ -124,3 +126,38 @@ def test_by_default_each_member_trains_alone():
         [3],
     ]
     assert plan.config.training.pack_members is False
+
+
+def test_members_trained_one_after_another_share_one_compiled_model(monkeypatch):
+    """Members 2 and 3 train in the model member 1 compiled (one trace of its training step),
+    each from its own seed's weights, dropout state and a fresh optimizer: each ends with the
+    very weights and epochs it reaches in a model of its own."""
+    overrides = [item for item in OVERRIDES if item != "training.pack_members=true"]
+    plan, dataset, points = fit_inputs(overrides)
+    compiled = []
+    build = rnnforecast.training._build_work
+    monkeypatch.setattr(
+        rnnforecast.training, "_build_work", lambda work: compiled.append(work) or build(work)
+    )
+    shared = fit_forecaster(plan, dataset, points, "none")
+    assert len(compiled) == 1, "one compiled model for the three members"
+    for number in (2, 3):
+        single = fit_forecaster(alone(plan, number), dataset, points, "none")
+        mine = shared.forecaster.members[number - 1].model.get_weights()
+        theirs = single.forecaster.members[0].model.get_weights()
+        for value, reference in zip(mine, theirs, strict=True):
+            np.testing.assert_array_equal(value, reference)
+        assert shared.summaries[number - 1] == single.summaries[0]
+
+
+def test_networks_of_one_architecture_predict_through_one_kept_copy():
+    plan, dataset, points = fit_inputs([*TINY_OVERRIDES, "training.ensemble=2"])
+    fitted = fit_forecaster(plan, dataset, points, "none", epochs=[2, 2])
+    networks = [member.model for member in fitted.forecaster.members]
+    inputs = {"window": np.random.default_rng(0).normal(size=(5, plan.lookback, 1))}
+    inference._kept.clear()
+    for network in networks:
+        np.testing.assert_array_equal(
+            inference.predict(network, inputs), network.predict(inputs, verbose=0)
+        )
+    assert len(inference._kept) == 1

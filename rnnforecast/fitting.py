@@ -216,7 +216,8 @@ class Trainers:
         if key not in self._kept:
             trainer = build()
             optimizer = trainer.model.optimizer
-            optimizer.build(trainer.model.trainable_variables)  # as `fit` would at its start
+            with trainer.model.distribute_strategy.scope():  # where `fit` would build it
+                optimizer.build(trainer.model.trainable_variables)
             self._kept[key] = (trainer, [variable.numpy() for variable in optimizer.variables])
         trainer, fresh = self._kept[key]
         for own, lent in zip(pack.networks, trainer.networks, strict=True):

@@ -25,7 +25,10 @@ _kept: OrderedDict[str, Any] = OrderedDict()
 
 
 def predict(network: Any, inputs: Any) -> np.ndarray:
-    """`network.predict(inputs)` through the kept copy of its architecture."""
+    """`network.predict(inputs)` through the kept copy of its architecture (a network that is
+    not a Keras model predicts itself)."""
+    if not isinstance(network, import_keras().Model):
+        return network.predict(inputs, batch_size=PREDICT_BATCH_SIZE, verbose=0)
     predictor = _predictor(network)
     for own, kept in zip(network.variables, predictor.variables, strict=True):
         kept.assign(own)

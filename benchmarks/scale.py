@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,12 +59,23 @@ def measure(series: int, points: int, arguments: argparse.Namespace) -> dict[str
     start = resident_mib("VmRSS")
     frame = long_frame(series, points)
     import rnnforecast
+    from rnnforecast.events import Events
 
     data_mib = resident_mib("VmRSS") - start
+    # The peak after each step, to tell the steps that raise it.
+    peaks: dict[str, float] = {}
+
+    def record(event: Any) -> None:
+        if event.kind == "step":
+            peak = resident_mib("VmHWM")
+            if peak > max(peaks.values(), default=0.0) + 1:
+                peaks[event.name] = round(peak)
+
     began = time.perf_counter()
     model = rnnforecast.fit(
         frame,
         progress="none",
+        events=Events(record),
         data={"time_column": "time", "id_column": "id", "target": "value"},
         window={"lookback": arguments.lookback, "horizon": arguments.horizon},
         model={"units": [arguments.units], "guard": False},
@@ -85,6 +97,7 @@ def measure(series: int, points: int, arguments: argparse.Namespace) -> dict[str
         "peak_mib": round(resident_mib("VmHWM"), 1),
         "training_windows": int(model.metrics["training"]["windows"]["training"]),
         "test_mase": round(float(model.metrics["model"]["mase"]), 4),
+        "peak_after_step": peaks,
     }
 
 
@@ -131,6 +144,10 @@ def main() -> None:
             f"{row['data_mib']:,.0f} MiB | {row['training_windows']:,} | {row['fit_s']:,.1f} | "
             f"{row['peak_mib']:,.0f} MiB | {row['test_mase']} |"
         )
+    print("\nPeak RSS (MiB) after each step that raised it:")
+    for row in rows:
+        steps = ", ".join(f"{name} {peak:,.0f}" for name, peak in row["peak_after_step"].items())
+        print(f"- {row['series']:,} series: {steps}")
     if arguments.json:
         Path(arguments.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 

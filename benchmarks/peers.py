@@ -300,7 +300,7 @@ def child_rnnforecast(settings: dict[str, Any]) -> dict[str, Any]:
     from rnnforecast.backend import import_keras
 
     keras = import_keras()
-    from rnnforecast.config import load_config
+    from rnnforecast.config_file import load_config
     from rnnforecast.training import train
 
     imported = time.perf_counter()

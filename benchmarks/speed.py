@@ -229,7 +229,7 @@ def child_train_rnnforecast(settings: dict[str, Any]) -> dict[str, Any]:
     import_keras()
     import tensorflow as tf
 
-    from rnnforecast.config import load_config
+    from rnnforecast.config_file import load_config
 
     imported = time.perf_counter()
     output_dir = tempfile.mkdtemp(prefix="train-", dir=settings["workdir"])
@@ -340,7 +340,7 @@ def child_inference_setup(settings: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from rnnforecast.config import load_config
+    from rnnforecast.config_file import load_config
 
     spec = settings["inference"]
     folder = Path(settings["workdir"]) / "inference"

@@ -29,9 +29,9 @@ from rnnforecast.config import (
     Config,
     DataConfig,
     config_from_dict,
-    load_config,
     merge_sections,
 )
+from rnnforecast.config_file import load_config
 from rnnforecast.data import SYNTHETIC_TARGET, Dataset, dataset_from_frame, frame_checksum
 from rnnforecast.errors import ConfigError, DataError, check_path, quoted
 from rnnforecast.events import Events

@@ -244,7 +244,7 @@ def train(
     """
     log = JsonLines() if log_format == LogFormat.json else None
     with _errors_reported(verbose, log) as outcome:
-        from rnnforecast.config import load_config
+        from rnnforecast.config_file import load_config
 
         _started(log, "train", config=config, run_dir=run_dir, overrides=overrides)
         overrides = [*(overrides or []), *_execution_overrides(executor, workers, address)]
@@ -529,7 +529,7 @@ def backtest(
     """
     log = JsonLines() if log_format == LogFormat.json else None
     with _errors_reported(verbose, log) as outcome:
-        from rnnforecast.config import load_config
+        from rnnforecast.config_file import load_config
 
         _started(
             log, "backtest", config=config, folds=folds, step=step, refit=refit, output=output_dir
@@ -623,7 +623,7 @@ def tune(
     extra += [f"tune.timeout={timeout}"] * (timeout is not None)
     extra += _execution_overrides(executor, workers, address)
     with _errors_reported(verbose) as outcome:
-        from rnnforecast.config import load_config
+        from rnnforecast.config_file import load_config
 
         settings = _tracked_settings(
             load_config(config, [*(overrides or []), *extra]), False, mlflow
@@ -766,7 +766,8 @@ def validate(
     Example: rnnforecast validate configs/a10.yaml --set window.horizon=18
     """
     with _errors_reported(verbose):
-        from rnnforecast.config import dump_config, load_config
+        from rnnforecast.config import dump_config
+        from rnnforecast.config_file import load_config
         from rnnforecast.data import load_dataset
         from rnnforecast.plan import make_plan
         from rnnforecast.splitting import split_points

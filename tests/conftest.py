@@ -81,7 +81,7 @@ training: {{epochs: 2, ensemble: 1}}
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory):
     """One trained synthetic run shared by the tests that only read it."""
-    from rnnforecast.config import load_config
+    from rnnforecast.config_file import load_config
     from rnnforecast.training import train
 
     folder = tmp_path_factory.mktemp("runs")
@@ -92,7 +92,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def long_run(tmp_path_factory: pytest.TempPathFactory):
     """One trained long-format run (two series, one covariate) with its config file."""
-    from rnnforecast.config import load_config
+    from rnnforecast.config_file import load_config
     from rnnforecast.training import train
 
     folder = tmp_path_factory.mktemp("long")
@@ -131,7 +131,7 @@ def write_future_file(path: Path, months: int = 3, start: str = "2020-01-01", dr
 @pytest.fixture(scope="session")
 def future_run(tmp_path_factory: pytest.TempPathFactory):
     """A global model with a future-known covariate, calendar features and series embedding."""
-    from rnnforecast.config import load_config
+    from rnnforecast.config_file import load_config
     from rnnforecast.training import train
 
     folder = tmp_path_factory.mktemp("future")
@@ -157,7 +157,7 @@ def reseal(folder: Path, *edits: object) -> Path:
 def plan_of(*overrides: str):
     """A plan without data: every key the data would decide given a fixed value, then
     `overrides` (`key=value`, as `--set` takes them)."""
-    from rnnforecast.config import load_config
+    from rnnforecast.config_file import load_config
     from rnnforecast.plan import Plan
 
     fixed = [
@@ -189,7 +189,7 @@ def predicted(run, input_file=None, no_bounds: bool = False, **options):
 
 def synthetic_split(*overrides: str):
     """The config of `overrides`, its synthetic series and the series' split points."""
-    from rnnforecast.config import load_config
+    from rnnforecast.config_file import load_config
     from rnnforecast.data import synthetic_dataset
     from rnnforecast.splitting import split_points
 
@@ -211,7 +211,7 @@ TUNE_OVERRIDES = [
 @pytest.fixture(scope="session")
 def tiny_tune(tmp_path_factory: pytest.TempPathFactory):
     """One finished search on the tiny synthetic series, shared by the tests that read it."""
-    from rnnforecast.config import load_config
+    from rnnforecast.config_file import load_config
     from rnnforecast.tuning import tune
 
     folder = tmp_path_factory.mktemp("tune")
@@ -225,7 +225,7 @@ EXPORTS = REPO / "tests" / "data"
 def train_minimal(folder: Path, data_file: Path, horizon: int = 3):
     """A run trained on `data_file` with a config that gives only the path and the horizon,
     plus the tiny network and epochs that keep tests fast."""
-    from rnnforecast.config import load_config
+    from rnnforecast.config_file import load_config
     from rnnforecast.training import train
 
     config = folder / "minimal.yaml"

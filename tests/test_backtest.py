@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from rnnforecast.backtest import backtest, fold_cuts, run_backtest, truncate
-from rnnforecast.config import load_config
+from rnnforecast.config_file import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.errors import ConfigError
 from rnnforecast.events import Events

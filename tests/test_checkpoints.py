@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from rnnforecast.checkpoints import Checkpoints, FitUnit
-from rnnforecast.config import load_config
+from rnnforecast.config_file import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.events import Events
 from rnnforecast.fitting import window_pipeline

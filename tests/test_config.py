@@ -5,14 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rnnforecast.config import (
-    Config,
-    ConfigLoader,
-    SplitConfig,
-    config_from_dict,
-    dump_config,
-    load_config,
-)
+from rnnforecast.config import Config, SplitConfig, config_from_dict, dump_config
+from rnnforecast.config_file import ConfigLoader, load_config
 from rnnforecast.errors import ConfigError
 from tests.conftest import PEAK_RSS_KIB, REPO
 
@@ -194,7 +188,7 @@ def test_an_alias_bomb_is_refused_in_bounded_time_and_memory(tmp_path: Path):
         "import resource, sys, time\n"
         # A safety net for the test machine: without the bound this child would take gigabytes.
         "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
-        "from rnnforecast.config import load_config\n"
+        "from rnnforecast.config_file import load_config\n"
         "from rnnforecast.errors import ConfigError\n"
         "start = time.perf_counter()\n"
         "try:\n"

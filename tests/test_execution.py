@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from rnnforecast.backtest import backtest
 from rnnforecast.cli import app
-from rnnforecast.config import ExecutionConfig, load_config
+from rnnforecast.config import ExecutionConfig
+from rnnforecast.config_file import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.errors import ConfigError, WorkerError
 from rnnforecast.execution import Job, run_jobs

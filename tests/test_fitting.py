@@ -8,7 +8,7 @@ import pytest
 
 import rnnforecast.training
 from rnnforecast import inference
-from rnnforecast.config import load_config
+from rnnforecast.config_file import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.plan import make_plan
 from rnnforecast.splitting import split_points

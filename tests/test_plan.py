@@ -3,7 +3,8 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from rnnforecast.config import MAX_DEFAULT_EPOCHS, MIN_DEFAULT_EPOCHS, load_config
+from rnnforecast.config import MAX_DEFAULT_EPOCHS, MIN_DEFAULT_EPOCHS
+from rnnforecast.config_file import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.errors import ConfigError
 from rnnforecast.plan import (

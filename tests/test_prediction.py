@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnforecast.config import load_config
+from rnnforecast.config_file import load_config
 from rnnforecast.errors import DataError
 from rnnforecast.forecaster import future_times
 from rnnforecast.prediction import evaluate, load_input, predict

@@ -37,7 +37,7 @@ def assert_self_contained(page: str) -> int:
 @pytest.fixture(scope="module")
 def tiny_backtest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from rnnforecast.backtest import run_backtest
-    from rnnforecast.config import load_config
+    from rnnforecast.config_file import load_config
 
     folder = tmp_path_factory.mktemp("backtest") / "bt"
     config = load_config(None, TINY_OVERRIDES)

@@ -301,7 +301,7 @@ def test_the_manifest_records_every_file_of_the_run(tiny_run):
 @pytest.fixture(scope="module")
 def other_run(tmp_path_factory: pytest.TempPathFactory):
     """A second tiny run with the same shapes as `tiny_run` and another seed."""
-    from rnnforecast.config import load_config
+    from rnnforecast.config_file import load_config
     from rnnforecast.training import train
     from tests.conftest import TINY_OVERRIDES
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnforecast.config import load_config
+from rnnforecast.config_file import load_config
 from rnnforecast.errors import ConfigError
 from rnnforecast.space import apply, default_space, dimensions, leaf_keys
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rnnforecast.cli import app
-from rnnforecast.config import load_config
+from rnnforecast.config_file import load_config
 from rnnforecast.events import Event
 from rnnforecast.tracking import Tracking, flat_metrics, flat_params
 from tests.conftest import TINY_OVERRIDES

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnforecast.config import load_config
+from rnnforecast.config_file import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.errors import ConfigError, DataError
 from rnnforecast.metrics import interval_scores, mase_scale, score

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from rnnforecast.baselines import BASELINES
 from rnnforecast.cli import app
-from rnnforecast.config import load_config
+from rnnforecast.config_file import load_config
 from rnnforecast.data import synthetic_dataset
 from rnnforecast.errors import ConfigError, RunError
 from rnnforecast.run import (

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast.baselines import seasonal_naive_forecast
-from rnnforecast.config import load_config
+from rnnforecast.config_file import load_config
 from rnnforecast.data import Dataset, Series
 from rnnforecast.forecaster import Forecaster, InputLayout, Member
 from rnnforecast.scaling import Scaler

@@ -595,10 +595,12 @@ class TrainingConfig(Section):
         "machines is not offered: Keras 3 has no working multi-worker strategy on TensorFlow.",
     )
     refit: bool = Field(
-        True,
+        False,
         description="After the test part is scored, train the saved model again on the whole "
-        "history (for the number of epochs early stopping chose), so forecasts of the future use "
-        "the most recent data. The test figures always come from the model that never saw it.",
+        "history (for the number of epochs early stopping chose), so it has also trained on the "
+        "most recent data. The test figures always come from the model that never saw it. Off "
+        "by default: the saved model is then the one those figures, the guard and the "
+        "intervals' calibration describe, and training is shorter.",
     )
 
     @model_validator(mode="after")

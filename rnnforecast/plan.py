@@ -366,7 +366,7 @@ def check_covariates(dataset: Dataset, points: list[SplitPoints]) -> None:
 
 def check_transforms(dataset: Dataset, plan: Plan, original_log: object = None) -> None:
     """Raise `DataError` for data the plan's transforms cannot take: calendar features on
-    integer steps, values <= 0 under `transform.log` (the saved model is refit on them all);
+    integer steps, values <= 0 under `transform.log` (forecasts read them all);
     `original_log` is the setting before it was resolved, for the message."""
     if plan.calendar and not isinstance(dataset.series[0].time, pd.DatetimeIndex):
         raise DataError(
@@ -382,6 +382,6 @@ def check_transforms(dataset: Dataset, plan: Plan, original_log: object = None) 
                 raise DataError(
                     f"{dataset.label(series)}: `transform.log`"
                     f"{chosen if original_log == 'auto' else ''} needs positive values, but the "
-                    f"target goes down to {low:g}, and the saved model is refit on the whole "
-                    "history. Set `transform.log: false`, or shift the target to be positive."
+                    f"target goes down to {low:g}, and the model reads the whole history. "
+                    "Set `transform.log: false`, or shift the target to be positive."
                 )

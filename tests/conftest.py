@@ -80,25 +80,28 @@ training: {{epochs: 2, ensemble: 1}}
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory):
-    """One trained synthetic run shared by the tests that only read it."""
+    """One trained synthetic run shared by the tests that only read it; refit on the whole
+    history, so the tests that read it also cover the refit."""
     from rnnforecast.config_file import load_config
     from rnnforecast.training import train
 
     folder = tmp_path_factory.mktemp("runs")
-    config = load_config(None, [*TINY_OVERRIDES, f"output.dir={folder}"])
+    config = load_config(None, [*TINY_OVERRIDES, "training.refit=true", f"output.dir={folder}"])
     return train(config, run_dir=folder / "tiny", progress="none")
 
 
 @pytest.fixture(scope="session")
 def long_run(tmp_path_factory: pytest.TempPathFactory):
-    """One trained long-format run (two series, one covariate) with its config file."""
+    """One trained long-format run (two series, one covariate), refit on the whole history,
+    with its config file."""
     from rnnforecast.config_file import load_config
     from rnnforecast.training import train
 
     folder = tmp_path_factory.mktemp("long")
     data_file = write_long_csv(folder / "sales.csv")
     config_file = write_long_config(folder, data_file)
-    run = train(load_config(config_file), run_dir=folder / "run", progress="none")
+    config = load_config(config_file, ["training.refit=true"])
+    run = train(config, run_dir=folder / "run", progress="none")
     return run, config_file, data_file
 
 

@@ -16,7 +16,7 @@ import rnnforecast
 from rnnforecast.errors import ConfigError, DataError
 from tests.conftest import REPO
 
-TINY = {"model": {"units": 4}, "training": {"epochs": 2, "ensemble": 1}}
+TINY = {"model": {"units": 4}, "training": {"epochs": 2, "ensemble": 1, "refit": True}}
 
 
 def stores(months: int = 60) -> pd.DataFrame:

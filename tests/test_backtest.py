@@ -27,7 +27,8 @@ def test_folds_end_a_horizon_before_the_end_and_step_back():
 def test_backtest_scores_each_fold_against_the_baselines():
     dataset = synthetic_dataset(tiny().data)
     seen = []
-    result = backtest(tiny(), folds=2, step=6, dataset=dataset, events=Events(seen.append))
+    config = tiny("training.refit=true")
+    result = backtest(config, folds=2, step=6, dataset=dataset, events=Events(seen.append))
     assert [fold["fold"] for fold in result.folds] == [1, 2]
     folds = [(event.name, event.fields["fold"]) for event in seen if event.kind == "fold"]
     assert folds == [("start", 1), ("end", 1), ("start", 2), ("end", 2)]

@@ -34,6 +34,7 @@ OVERRIDES = [
     "training.early_stopping=3",
     "training.batch_size=16",
     "model.dropout=0.1",
+    "training.refit=true",  # both phases, so a kill can land in either
 ]
 
 

@@ -23,6 +23,7 @@ from tests.conftest import REPO, TINY_OVERRIDES, reseal, write_long_config, writ
 
 runner = CliRunner()
 TINY = [item for override in TINY_OVERRIDES for item in ("--set", override)]
+REFIT = ["--set", "training.refit=true"]
 # The tiny network and training for a config that gives only the data and the horizon.
 TINY_NETWORK = [
     "--set",
@@ -170,7 +171,7 @@ def test_a_disk_full_while_writing_keeps_the_training_for_the_next_run(tmp_path:
 
     with monkeypatch.context() as patch:
         patch.setattr(rnnforecast.plots, "save_figure", disk_full)
-        result = invoke("train", "--run-dir", tmp_path / "run", *TINY)
+        result = invoke("train", "--run-dir", tmp_path / "run", *TINY, *REFIT)
     assert_clean_error(result, 6, "cannot write the run directory", progress=True)
     staging = staging_left(tmp_path)
     assert f"; what was done so far is kept in {staging}: the same command resumes" in result.stderr
@@ -178,7 +179,7 @@ def test_a_disk_full_while_writing_keeps_the_training_for_the_next_run(tmp_path:
         "holdout-member-1.done.npz",
         "refit-member-1.done.npz",
     }
-    result = invoke("train", "--run-dir", tmp_path / "run", *TINY)
+    result = invoke("train", "--run-dir", tmp_path / "run", *TINY, *REFIT)
     assert result.exit_code == 0, result.output
     assert f"Note: resuming the unfinished run directory staged in {staging}" in result.stderr
     assert " epoch " not in result.stderr, "nothing is trained again"
@@ -748,6 +749,7 @@ def test_off_a_terminal_train_prints_one_labelled_line_per_epoch_and_no_keras_li
         "--run-dir",
         tmp_path / "run",
         *TINY,
+        *REFIT,
         "--set",
         "training.ensemble=2",
         "--set",
@@ -781,6 +783,7 @@ def test_log_format_json_writes_one_object_per_event_for_schedulers(tmp_path: Pa
         "--run-dir",
         tmp_path / "run",
         *TINY,
+        *REFIT,
         "--set",
         "model.guard=false",  # both phases train
         "--log-format",
@@ -823,6 +826,7 @@ def test_backtest_progress_names_the_fold(tmp_path: Path):
         "--folds",
         "2",
         *TINY,
+        *REFIT,
         "--set",
         "model.guard=false",  # the fold's network is refit, not replaced by a baseline
     )

@@ -33,6 +33,8 @@ def tracked_run(tmp_path_factory: pytest.TempPathFactory):
             *TINY,
             "--set",
             "training.ensemble=2",
+            "--set",
+            "training.refit=true",
             # The networks are kept even if a baseline scores better, so both phases train.
             "--set",
             "model.guard=false",

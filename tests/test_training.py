@@ -30,6 +30,18 @@ from rnnforecast.training import fit_forecaster, refit, train
 from tests.conftest import TINY_OVERRIDES
 
 
+def test_by_default_the_saved_model_is_the_one_scored_not_refit(tmp_path):
+    overrides = [*TINY_OVERRIDES, "model.guard=false"]  # the network is kept, so it trains
+    config = load_config(None, overrides)
+    assert config.training.refit is False
+    run = train(config, run_dir=tmp_path / "run", progress="none")
+    history = pd.read_csv(run.path / HISTORY_FILE)
+    assert set(history["phase"]) == {"holdout"} and len(history) == 2
+    assert run.metrics["models"]["saved"] == "the same model"
+    assert "refit_epochs" not in run.metrics["training"]
+    assert run.metrics["calibration"]["origins"] == "validation"
+
+
 def test_run_directory_is_self_contained(tiny_run):
     names = {path.name for path in tiny_run.path.iterdir()}
     assert names == {
@@ -188,6 +200,7 @@ def test_when_no_epoch_beats_the_baseline_the_untrained_model_is_kept(tmp_path, 
         "data.synthetic.period=12",
         "data.synthetic.noise.scale=0",
         "training.epochs=3",
+        "training.refit=true",
         patience,
     ]
     run = train(load_config(None, overrides), run_dir=tmp_path / "exact", progress="none")
@@ -206,6 +219,7 @@ def test_series_too_short_for_validation_keep_their_baseline(tmp_path):
         "window.horizon=18",
         "model.units=4",
         "training.ensemble=1",
+        "training.refit=true",
     ]
     run = train(load_config(None, overrides), run_dir=tmp_path / "short", progress="none")
     assert run.metrics["training"]["best_epoch"] == 0

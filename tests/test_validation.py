@@ -76,7 +76,13 @@ def test_without_the_guard_the_network_is_kept():
 
 
 def trained(tmp_path, name: str, *overrides: str):
-    base = ["window.horizon=4", "model.units=8", "training.ensemble=1", "training.epochs=15"]
+    base = [
+        "window.horizon=4",
+        "model.units=8",
+        "training.ensemble=1",
+        "training.epochs=15",
+        "training.refit=true",
+    ]
     return train(load_config(None, [*base, *overrides]), run_dir=tmp_path / name, progress="none")
 
 

@@ -600,7 +600,8 @@ class TrainingConfig(Section):
         "history (for the number of epochs early stopping chose), so it has also trained on the "
         "most recent data. The test figures always come from the model that never saw it. Off "
         "by default: the saved model is then the one those figures, the guard and the "
-        "intervals' calibration describe, and training is shorter.",
+        "intervals' calibration describe (it reads the validation and test parts as inputs "
+        "but never trained on them), and training is shorter.",
     )
 
     @model_validator(mode="after")

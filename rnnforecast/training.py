@@ -1,5 +1,5 @@
 """`train(config) -> Run`: data, split, plan, fit, score on the test part, refit on the whole
-history, save, in that order."""
+history (with `training.refit`), save, in that order."""
 
 from __future__ import annotations
 

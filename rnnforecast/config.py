@@ -29,9 +29,6 @@ from pydantic import (
 from rnnforecast.errors import ConfigError, quoted, shorten
 
 DEFAULT_CONFIG_NAME = "default"
-# A config is a few hundred bytes and a hundred values; these bounds are far above any real one
-# and keep a hostile file (a YAML alias bomb: a few hundred bytes expanding to billions of
-# values) from taking the machine down.
 MAX_ERROR_LINES = 10
 MAX_SEED = 2**32 - 1
 MAX_UNITS = 4096

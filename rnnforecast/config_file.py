@@ -14,6 +14,9 @@ from rnnforecast.config import DEFAULT_CONFIG_NAME, Config, config_from_dict, me
 from rnnforecast.errors import ConfigError, check_path, quoted, shorten
 from rnnforecast.space import check_space
 
+# A config is a few hundred bytes and a hundred values; these bounds are far above any real one
+# and keep a hostile file (a YAML alias bomb: a few hundred bytes expanding to billions of
+# values) from taking the machine down.
 MAX_CONFIG_BYTES = 1 << 20
 MAX_CONFIG_VALUES = 10_000
 MAX_CONFIG_DEPTH = 50

@@ -296,10 +296,13 @@ def _training_notes(metrics: dict[str, Any], baseline: str) -> list[str]:
     guard = metrics.get("guard", {})
     if guard.get("choice", "network") != "network":
         scores = guard["validation_mase"]
+        margin = guard.get("margin", 0)  # runs of earlier versions record none: 0
+        better = f"at least {margin * 100:g} % better than" if margin else "better than"
         notes.append(
-            f"the network (validation MASE {scores['model']:.3f}) was not better than "
+            f"the network (validation MASE {scores['model']:.3f}) was not {better} "
             f"{guard['choice']} ({scores[guard['choice']]:.3f}) on the validation part, so the "
-            f"run forecasts {guard['choice']} (set `model.guard: false` to keep the network)."
+            f"run forecasts {guard['choice']} (set `model.guard: false` to keep the network, "
+            "or lower `model.guard_margin`)."
         )
     elif all(member["best_epoch"] == 0 for member in metrics["training"]["members"]):
         notes.append(

@@ -517,8 +517,17 @@ class ModelConfig(Section):
     guard: bool = Field(
         True,
         description="Compare the trained network with naive, seasonal naive, drift and mean on "
-        "the validation part; when it is not better than the best of them, forecast that "
-        "baseline instead (the test part is never used for this choice).",
+        "the validation part; when it is not better than the best of them by `guard_margin`, "
+        "forecast that baseline instead (the test part is never used for this choice).",
+    )
+    guard_margin: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="How much better than the best baseline the network must be on the "
+        "validation part to be kept, as a fraction of that baseline's MASE (0.1: at least "
+        "10 % lower), for a run that should fall back to a baseline unless the network is "
+        "clearly ahead; 0 keeps a network that is better by any amount.",
     )
     series_embedding: int = Field(
         0,

@@ -268,10 +268,12 @@ def _guard(metrics: dict[str, Any]) -> list[str]:
     scores = ", ".join(
         f"{name} {_number(value)}" for name, value in (guard.get("validation_mase") or {}).items()
     )
+    margin = guard.get("margin", 0)  # runs of earlier versions record none: 0
+    kept = f" (it keeps the network only when at least {margin * 100:g} % better)" if margin else ""
     text = (
         f"The guard compared the network with the baselines on the validation part (MASE: "
-        f"{scores}) and chose {choice}: this run forecasts with {choice}, so the model row "
-        "above is that forecast."
+        f"{scores}){kept} and chose {choice}: this run forecasts with {choice}, so the model "
+        "row above is that forecast."
     )
     return [f"<p class='verdict neutral'>{_e(text)}</p>"]
 

@@ -196,7 +196,7 @@ def fit_run(
         "part": "test",
         **scored.metrics(dataset.season_length),
         "models": models_note(plan, points, assessment),
-        **assessment.summary(plan.config.model.guard),
+        **assessment.summary(plan.config.model.guard, plan.config.model.guard_margin),
         "training": _training_summary(holdout, saved if refitted else None),
         "missing": None if dataset.missing is None else dataset.missing.to_dict(),
     }
@@ -583,8 +583,8 @@ def models_note(plan: Plan, points: list[SplitPoints], assessment: Assessment) -
         )
     elif assessment.choice != NETWORK:
         what += (
-            f"; the network was not better than {assessment.choice} on the validation part, "
-            f"so it forecasts {assessment.choice} (the guard, `model.guard`)"
+            f"; the network was not better than {assessment.choice} on the validation part by "
+            f"the guard's margin, so it forecasts {assessment.choice} (`model.guard`)"
         )
     scored = (
         f"the test figures and {FORECAST_TEST_FILE} come from a model ({what}) trained on each "

@@ -46,11 +46,12 @@ class Assessment:
     calibration_origins: str
     notes: tuple[str, ...]
 
-    def summary(self, guard: bool) -> dict[str, Any]:
+    def summary(self, guard: bool, margin: float) -> dict[str, Any]:
         """What `metrics.json` records of it."""
         return {
             "guard": {
                 "enabled": guard,
+                "margin": margin,
                 "choice": self.choice,
                 "validation_mase": self.validation,
                 "windows": self.windows,
@@ -77,10 +78,10 @@ def assess(
 
     The network is scored next to the baselines (`baselines.BASELINES`) on the validation windows
     (targets in each series' validation part). With `model.guard` on, a network that is not
-    better than the best of them is replaced by that baseline. The forecaster in use is then
-    calibrated: a network on its validation windows (out of sample: it never trained on them),
-    a baseline (the fallback, or an untrained network when `baseline_only`) at every origin
-    before the test part, since it fits nothing.
+    better than the best of them by `model.guard_margin` is replaced by that baseline. The
+    forecaster in use is then calibrated: a network on its validation windows (out of sample:
+    it never trained on them), a baseline (the fallback, or an untrained network when
+    `baseline_only`) at every origin before the test part, since it fits nothing.
     """
     horizon = forecaster.horizon
     forecaster = replace(
@@ -97,9 +98,8 @@ def assess(
         )
         metrics = scored.metrics(dataset.season_length)
         validation = {name: metrics[name]["mase"] for name in (MODEL, *BASELINES)}
-        best = min(BASELINES, key=lambda name: validation[name])
-        if plan.config.model.guard and not validation[MODEL] < validation[best]:
-            choice = best
+        if plan.config.model.guard:
+            choice = guard_choice(validation, plan.config.model.guard_margin)
     if choice != NETWORK:
         forecaster = replace(forecaster, fallback=choice)
     levels = plan.config.intervals.levels
@@ -128,6 +128,18 @@ def assess(
         notes.append(note)
     forecaster = replace(forecaster, calibration=calibration)
     return forecaster, Assessment(choice, validation, windows, calibration, where, tuple(notes))
+
+
+def guard_choice(validation: dict[str, float], margin: float) -> str:
+    """`"network"` when the network's validation MASE is below `1 - margin` times the best
+    baseline's, else that baseline.
+
+    Example:
+        >>> guard_choice({"model": 0.95, "naive": 1.2, "seasonal_naive": 1.0}, 0.1)
+        'seasonal_naive'
+    """
+    best = min((name for name in validation if name != MODEL), key=lambda name: validation[name])
+    return NETWORK if validation[MODEL] < (1 - margin) * validation[best] else best
 
 
 def series_scales(forecaster: Forecaster, dataset: Dataset, ends: list[int]) -> dict[str, float]:

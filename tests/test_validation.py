@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast.baselines import seasonal_naive_forecast
+from rnnforecast.cli import _training_notes
 from rnnforecast.config_file import load_config
 from rnnforecast.data import Dataset, Series
 from rnnforecast.forecaster import Forecaster, InputLayout, Member
 from rnnforecast.scaling import Scaler
 from rnnforecast.splitting import SplitPoints
 from rnnforecast.training import train
-from rnnforecast.validation import assess
+from rnnforecast.validation import assess, guard_choice
 from tests.conftest import plan_of
 
 
@@ -75,6 +76,34 @@ def test_without_the_guard_the_network_is_kept():
     assert assessment.calibration_origins == "validation"
 
 
+def test_the_network_must_beat_the_best_baseline_by_the_margin():
+    scores = {"model": 0.93, "naive": 1.4, "seasonal_naive": 1.0, "drift": 1.2, "mean": 2.0}
+    assert guard_choice(scores, 0.1) == "seasonal_naive", "7 % better is within a 10 % margin"
+    assert guard_choice(scores, 0.05) == "network"
+    assert guard_choice(scores, 0.0) == "network"
+    assert guard_choice({**scores, "model": 1.0}, 0.0) == "seasonal_naive", (
+        "a tie keeps the baseline"
+    )
+    assert guard_choice({**scores, "model": 0.89}, 0.1) == "network"
+
+
+def test_train_says_the_network_was_not_better_by_the_margin():
+    metrics = {
+        "guard": {
+            "choice": "naive",
+            "margin": 0.1,
+            "validation_mase": {"model": 0.95, "naive": 1.0},
+        },
+        "training": {"members": [{"best_epoch": 3}]},
+    }
+    (note,) = _training_notes(metrics, "naive")
+    assert "(validation MASE 0.950) was not at least 10 % better than naive (1.000)" in note
+    assert "`model.guard_margin`" in note
+    del metrics["guard"]["margin"]  # a run of an earlier version
+    (note,) = _training_notes(metrics, "naive")
+    assert "was not better than naive (1.000)" in note
+
+
 def trained(tmp_path, name: str, *overrides: str):
     base = [
         "window.horizon=4",
@@ -120,13 +149,24 @@ def test_on_a_series_with_learnable_structure_the_saved_model_is_the_network(tmp
     run = trained(tmp_path, "ar2", f"data.path={path}", "data.time_column=t")
     guard = run.metrics["guard"]
     assert guard["choice"] == "network", guard
+    assert guard["margin"] == 0, "the default margin, recorded"
     assert run.fallback is None
     assert run.metrics["training"]["refit_epochs"] == [run.metrics["training"]["best_epoch"]]
     history = pd.read_csv(run.path / "history.csv")
     assert (history["phase"] == "refit").sum() == run.metrics["training"]["best_epoch"]
-    assert guard["validation_mase"]["model"] < min(
-        value for name, value in guard["validation_mase"].items() if name != "model"
+    baselines = {name: value for name, value in guard["validation_mase"].items() if name != "model"}
+    best = min(baselines, key=baselines.get)
+    assert guard["validation_mase"]["model"] < baselines[best]
+
+    # The same network, which must now beat the best baseline by half: it falls back to it.
+    # Training does not depend on the guard, so the validation figures are the same.
+    strict = trained(
+        tmp_path, "ar2-margin", f"data.path={path}", "data.time_column=t", "model.guard_margin=0.5"
     )
+    assert strict.metrics["guard"]["validation_mase"] == guard["validation_mase"]
+    assert strict.metrics["guard"]["margin"] == 0.5
+    assert guard["validation_mase"]["model"] > 0.5 * baselines[best]
+    assert strict.fallback == strict.metrics["guard"]["choice"] == best
 
 
 def test_the_guard_and_the_calibration_leave_out_filled_points():

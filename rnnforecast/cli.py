@@ -293,11 +293,12 @@ def train(
 def _training_notes(metrics: dict[str, Any], baseline: str) -> list[str]:
     """What a user should know about how the saved model came to be, one line each."""
     notes = []
+    from rnnforecast.validation import margin_words
+
     guard = metrics.get("guard", {})
     if guard.get("choice", "network") != "network":
         scores = guard["validation_mase"]
-        margin = guard.get("margin", 0)  # runs of earlier versions record none: 0
-        better = f"at least {margin * 100:g} % better than" if margin else "better than"
+        better = margin_words(guard.get("margin", 0))  # earlier versions record none: 0
         notes.append(
             f"the network (validation MASE {scores['model']:.3f}) was not {better} "
             f"{guard['choice']} ({scores[guard['choice']]:.3f}) on the validation part, so the "

@@ -44,7 +44,7 @@ from rnnforecast.run import (
     TUNE_SUMMARY_FILE,
 )
 from rnnforecast.staging import write_atomic
-from rnnforecast.validation import NETWORK
+from rnnforecast.validation import NETWORK, margin_words
 from rnnforecast.version import __version__
 
 # Above this many series, the page shows the few worst and best instead of every one.
@@ -269,7 +269,7 @@ def _guard(metrics: dict[str, Any]) -> list[str]:
         f"{name} {_number(value)}" for name, value in (guard.get("validation_mase") or {}).items()
     )
     margin = guard.get("margin", 0)  # runs of earlier versions record none: 0
-    kept = f" (it keeps the network only when at least {margin * 100:g} % better)" if margin else ""
+    kept = f" (it keeps the network only when {margin_words(margin)} them)" if margin else ""
     text = (
         f"The guard compared the network with the baselines on the validation part (MASE: "
         f"{scores}){kept} and chose {choice}: this run forecasts with {choice}, so the model "

@@ -48,7 +48,7 @@ from rnnforecast.run import (
 from rnnforecast.scaling import Scaler, series_key
 from rnnforecast.splitting import SplitPoints, boundary_times, split_points
 from rnnforecast.staging import staged_directory
-from rnnforecast.validation import NETWORK, Assessment, assess, series_scales
+from rnnforecast.validation import NETWORK, Assessment, assess, margin_words, series_scales
 from rnnforecast.windowing import WindowIndex, window_index
 
 HOLDOUT, REFIT = "holdout", "refit"
@@ -583,8 +583,9 @@ def models_note(plan: Plan, points: list[SplitPoints], assessment: Assessment) -
         )
     elif assessment.choice != NETWORK:
         what += (
-            f"; the network was not better than {assessment.choice} on the validation part by "
-            f"the guard's margin, so it forecasts {assessment.choice} (`model.guard`)"
+            f"; the network was not {margin_words(plan.config.model.guard_margin)} "
+            f"{assessment.choice} on the validation part, so it forecasts {assessment.choice} "
+            "(the guard, `model.guard`)"
         )
     scored = (
         f"the test figures and {FORECAST_TEST_FILE} come from a model ({what}) trained on each "

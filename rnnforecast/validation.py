@@ -142,6 +142,16 @@ def guard_choice(validation: dict[str, float], margin: float) -> str:
     return NETWORK if validation[MODEL] < (1 - margin) * validation[best] else best
 
 
+def margin_words(margin: float) -> str:
+    """How much better the guard asks the network to be, in words.
+
+    Example:
+        >>> margin_words(0.1), margin_words(0)
+        ('at least 10 % better than', 'better than')
+    """
+    return f"at least {margin * 100:g} % better than" if margin else "better than"
+
+
 def series_scales(forecaster: Forecaster, dataset: Dataset, ends: list[int]) -> dict[str, float]:
     """Per series key, the in-sample seasonal naive MAE of its values before `ends[i]` in the
     space the network forecasts in: what its calibration errors are relative to."""

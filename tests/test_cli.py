@@ -581,6 +581,15 @@ def test_set_true_for_an_int_is_a_config_error():
     assert_clean_error(result, 3, "training.epochs: must be a whole number, not true or false")
 
 
+def test_a_guard_margin_outside_0_to_1_is_a_config_error(tmp_path: Path):
+    for margin, message in (("1", "must be < 1"), ("-0.1", "must be >= 0")):
+        result = invoke(
+            "train", "--run-dir", tmp_path / "run", "--set", f"model.guard_margin={margin}"
+        )
+        assert_clean_error(result, 3, f"model.guard_margin: {message}")
+    assert not (tmp_path / "run").exists()
+
+
 def test_an_output_name_outside_output_dir_is_a_config_error(tmp_path: Path):
     for name in ("../../x", "/tmp/x", '"a\\0b"'):
         result = invoke("validate", "--set", f"output.name={name}")

@@ -104,6 +104,7 @@ def fit(
             forecaster.fallback,
             forecaster.calibration,
             forecaster.scales,
+            forecaster.blend,
         )
         return Model(run, prepared.dataset, forecaster, trained.contents)
     trained, final = train_into(prepared, Path(save_to), progress, events, restart)

@@ -51,6 +51,32 @@ def drift_forecast(target: np.ndarray, origins: np.ndarray, horizon: int) -> np.
     return last[:, None] + slope[:, None] * np.arange(1, horizon + 1)[None, :]
 
 
+def seasonal_drift_forecast(
+    target: np.ndarray, origins: np.ndarray, horizon: int, season_length: int
+) -> np.ndarray:
+    """Seasonal naive plus the average change per season so far: step k (1-based) of the
+    window at origin o is the value `j = ceil(k / m)` seasons before it plus `j` times the
+    mean of `target[t] - target[t - m]` over the history (the drift forecast when there is no
+    season, or the history is a season or shorter).
+
+    Example:
+        >>> series = np.array([1.0, 5.0, 2.0, 6.0, 3.0])
+        >>> seasonal_drift_forecast(series, np.array([5]), 3, 2).tolist()
+        [[7.0, 4.0, 8.0]]
+    """
+    if season_length <= 1 or (origins <= season_length).any():
+        return drift_forecast(target, origins, horizon)
+    steps = np.arange(1, horizon + 1)
+    seasons = np.ceil(steps / season_length).astype(np.int64)
+    totals = np.concatenate([[0.0], np.cumsum(target, dtype=np.float64)])
+    # The mean of the lag-m differences telescopes to the last season's sum less the first's.
+    last = totals[origins] - totals[origins - season_length]
+    first = totals[season_length]
+    change = (last - first) / (origins - season_length)
+    positions = origins[:, None] + steps[None, :] - 1 - season_length * seasons[None, :]
+    return target[positions] + change[:, None] * seasons[None, :]
+
+
 def mean_forecast(target: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
     """The average of every value before each origin, repeated over the horizon.
 

@@ -293,10 +293,17 @@ def train(
 def _training_notes(metrics: dict[str, Any], baseline: str) -> list[str]:
     """What a user should know about how the saved model came to be, one line each."""
     notes = []
-    from rnnforecast.validation import margin_words
+    from rnnforecast.validation import BLEND_WORDS, margin_words
 
     guard = metrics.get("guard", {})
-    if guard.get("choice", "network") != "network":
+    if guard.get("choice") == "blend":
+        scores = guard["validation_mase"]
+        notes.append(
+            f"{BLEND_WORDS} (validation MASE {scores['blend']:.3f}) beat the network alone "
+            f"({scores['model']:.3f}) on the validation part, so the run forecasts the blend "
+            "(set `model.guard_blend: false` to keep the network alone)."
+        )
+    elif guard.get("choice", "network") != "network":
         scores = guard["validation_mase"]
         better = margin_words(guard.get("margin", 0))  # earlier versions record none: 0
         notes.append(

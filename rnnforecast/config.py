@@ -520,6 +520,12 @@ class ModelConfig(Section):
         "the validation part; when it is not better than the best of them by `guard_margin`, "
         "forecast that baseline instead (the test part is never used for this choice).",
     )
+    guard_blend: bool = Field(
+        True,
+        description="Let the guard also weigh an even blend of the network and seasonal naive "
+        "with drift (the last season plus the average change per season) on the validation "
+        "part, and forecast with the blend when it beats the network alone there.",
+    )
     guard_margin: float = Field(
         0.0,
         ge=0,

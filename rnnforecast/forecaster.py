@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast.baselines import baseline_forecasts
+from rnnforecast.baselines import baseline_forecasts, seasonal_drift_forecast
 from rnnforecast.calendar_features import calendar_features
 from rnnforecast.data import Dataset, Series
 from rnnforecast.errors import DataError
@@ -98,6 +98,8 @@ class Forecaster:
     Attributes:
         fallback: a baseline (`naive`, `seasonal_naive`, `drift` or `mean`) forecast instead of the
             network, when the guard found the network no better on validation.
+        blend: the weight of seasonal naive with drift in the forecast, the network's the rest
+            (0: the network alone; the guard's blend, see `validation.BLEND_WEIGHT`).
         calibration: the out-of-sample errors that set the interval bounds.
         scales: per series key, the scale its calibration errors are relative to, in the
             space the network forecasts in (see `validation.series_scales`).
@@ -110,6 +112,7 @@ class Forecaster:
     fallback: str | None = None
     calibration: Calibration | None = None
     scales: dict[str, float] = field(default_factory=dict)
+    blend: float = 0.0
 
     @property
     def lookback(self) -> int:
@@ -121,7 +124,8 @@ class Forecaster:
     ) -> Forecast:
         """Forecasts from each series' `origins` (positions of the first forecast step),
         stacked series by series: `horizon` steps each, the median of the members (or the
-        fallback baseline), with bounds at each of `levels` percent when calibrated.
+        fallback baseline; blended with seasonal naive with drift by `blend`), with bounds at
+        each of `levels` percent when calibrated.
 
         Each forecast reads the `lookback` rows before its origin and, of the `horizon` rows
         from it on, only the columns known in advance; each origin needs those rows (extend a
@@ -131,6 +135,12 @@ class Forecaster:
         if self.fallback is None:
             scaled, members_scaled = self._network(dataset, origins, keys)
             point, members = self._original_units(keys, origins, scaled, members_scaled)
+            if self.blend:
+                point, members = (
+                    self.blended(dataset, origins, point, self.blend),
+                    self.blended(dataset, origins, members, self.blend),
+                )
+                scaled = self._per_series(keys, origins, point, self.scaler.transform_target)
         else:
             point, members = self._baseline(dataset, origins), None
             scaled = self._per_series(keys, origins, point, self.scaler.transform_target)
@@ -175,6 +185,19 @@ class Forecaster:
             for series, positions in zip(dataset.series, origins, strict=True)
         ]
         return np.concatenate(rows) if rows else np.empty((0, self.horizon))
+
+    def blended(
+        self, dataset: Dataset, origins: list[np.ndarray], network: np.ndarray, weight: float
+    ) -> np.ndarray:
+        """The network's forecasts from `origins` in original units (`(windows, horizon)`, or
+        `(members, windows, horizon)`) blended with seasonal naive with drift: `weight` of it,
+        the rest the network's."""
+        rows = [
+            seasonal_drift_forecast(series.target, positions, self.horizon, dataset.season_length)
+            for series, positions in zip(dataset.series, origins, strict=True)
+        ]
+        drift = np.concatenate(rows) if rows else np.empty((0, self.horizon))
+        return (1 - weight) * network + weight * drift
 
     def _original_units(
         self, keys: list[str], origins: list[np.ndarray], point: np.ndarray, members: np.ndarray

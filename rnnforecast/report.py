@@ -44,7 +44,7 @@ from rnnforecast.run import (
     TUNE_SUMMARY_FILE,
 )
 from rnnforecast.staging import write_atomic
-from rnnforecast.validation import NETWORK, margin_words
+from rnnforecast.validation import BLEND, BLEND_WORDS, NETWORK, margin_words
 from rnnforecast.version import __version__
 
 # Above this many series, the page shows the few worst and best instead of every one.
@@ -260,7 +260,8 @@ def _verdict(metrics: dict[str, Any]) -> str:
 
 
 def _guard(metrics: dict[str, Any]) -> list[str]:
-    """What the guard chose on validation, when it chose a baseline over the network."""
+    """What the guard chose on validation, when it chose a baseline or the blend over the
+    network."""
     guard = metrics.get("guard") or {}
     choice = guard.get("choice")
     if not guard.get("enabled") or choice in (None, "model", NETWORK):
@@ -270,9 +271,10 @@ def _guard(metrics: dict[str, Any]) -> list[str]:
     )
     margin = guard.get("margin", 0)  # runs of earlier versions record none: 0
     kept = f" (it keeps the network only when {margin_words(margin)} them)" if margin else ""
+    chosen = BLEND_WORDS if choice == BLEND else choice
     text = (
         f"The guard compared the network with the baselines on the validation part (MASE: "
-        f"{scores}){kept} and chose {choice}: this run forecasts with {choice}, so the model "
+        f"{scores}){kept} and chose {chosen}: this run forecasts with {chosen}, so the model "
         "row above is that forecast."
     )
     return [f"<p class='verdict neutral'>{_e(text)}</p>"]

@@ -101,6 +101,7 @@ class Run:
     fallback: str | None = None
     calibration: Calibration | None = None
     scales: dict[str, float] = field(default_factory=dict)
+    blend: float = 0.0
 
     @property
     def config(self) -> Config:
@@ -150,7 +151,14 @@ class Run:
                 )
             members.append(Member(model, lookback))
         return Forecaster(
-            members, self.scaler, horizon, layout, self.fallback, self.calibration, self.scales
+            members,
+            self.scaler,
+            horizon,
+            layout,
+            self.fallback,
+            self.calibration,
+            self.scales,
+            self.blend,
         )
 
     @property
@@ -228,8 +236,8 @@ class RunContents:
 
     Attributes:
         config: the resolved config (`config.yaml`).
-        forecaster: the saved members, their scaler, the guard's fallback and the calibration
-            of the intervals (`models/`, `scaler.json`, `forecaster.json`).
+        forecaster: the saved members, their scaler, the guard's fallback or blend and the
+            calibration of the intervals (`models/`, `scaler.json`, `forecaster.json`).
         metrics: the test figures and training summary (`metrics.json`).
         split: per series key, the boundaries of its parts (`split.json`).
         history: the losses per member, phase and epoch (`history.csv`).
@@ -263,6 +271,7 @@ def save_run(folder: Path, contents: RunContents) -> None:
         folder / FORECASTER_FILE,
         {
             "fallback": forecaster.fallback,
+            "blend": forecaster.blend,
             "scales": forecaster.scales,
             "calibration": None
             if forecaster.calibration is None
@@ -453,14 +462,17 @@ def load_run(path: Path | str) -> Run:
 
 def _forecaster_parts(
     path: Path, scaler: Scaler, horizon: int
-) -> tuple[str | None, Calibration | None, dict[str, float]]:
-    """The guard's fallback, the calibration and the series' scales of `forecaster.json`,
-    checked: a damaged file is a run error, never a wrong forecast."""
+) -> tuple[str | None, Calibration | None, dict[str, float], float]:
+    """The guard's fallback, the calibration, the series' scales and the guard's blend of
+    `forecaster.json`, checked: a damaged file is a run error, never a wrong forecast."""
     data = _read_json(path)
     try:
         fallback = data["fallback"]
         if fallback is not None and fallback not in BASELINES:
             raise ValueError(f"unknown fallback {str(fallback)[:40]!r}")
+        blend = data.get("blend", 0.0)  # runs of earlier versions record none: no blend
+        if isinstance(blend, bool) or not isinstance(blend, int | float) or not 0 <= blend < 1:
+            raise ValueError(f"`blend` must be a number from 0 up to 1 (got {str(blend)[:40]})")
         scales = {str(key): float(value) for key, value in data["scales"].items()}
         if set(scales) != set(scaler.center) or not all(
             math.isfinite(value) and value > 0 for value in scales.values()
@@ -479,7 +491,7 @@ def _forecaster_parts(
             f"{path}: the calibration covers {calibration.steps} step(s), but {CONFIG_FILE} "
             f"says horizon {horizon}. The run directory was edited or mixed up; train again."
         )
-    return fallback, calibration, scales
+    return fallback, calibration, scales, float(blend)
 
 
 def _read_manifest(folder: Path) -> dict[str, Any] | None:

@@ -48,7 +48,15 @@ from rnnforecast.run import (
 from rnnforecast.scaling import Scaler, series_key
 from rnnforecast.splitting import SplitPoints, boundary_times, split_points
 from rnnforecast.staging import staged_directory
-from rnnforecast.validation import NETWORK, Assessment, assess, margin_words, series_scales
+from rnnforecast.validation import (
+    BLEND,
+    BLEND_WORDS,
+    NETWORK,
+    Assessment,
+    assess,
+    margin_words,
+    series_scales,
+)
 from rnnforecast.windowing import WindowIndex, window_index
 
 HOLDOUT, REFIT = "holdout", "refit"
@@ -566,6 +574,7 @@ def refit(
     forecaster = replace(
         fitted.forecaster,
         fallback=holdout.forecaster.fallback,
+        blend=holdout.forecaster.blend,
         calibration=holdout.forecaster.calibration,
     )
     scales = series_scales(forecaster, dataset, [len(series) for series in dataset.series])
@@ -580,6 +589,11 @@ def models_note(plan: Plan, points: list[SplitPoints], assessment: Assessment) -
         what += (
             f"; every series was too short to keep a validation part, so it is its untrained "
             f"{plan.baseline} baseline"
+        )
+    elif assessment.choice == BLEND:
+        what += (
+            f"; it forecasts {BLEND_WORDS}, which beat the network alone on the validation "
+            "part (the guard, `model.guard_blend`)"
         )
     elif assessment.choice != NETWORK:
         what += (

@@ -5,6 +5,7 @@ its prediction intervals). The test part is never read here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,13 +16,18 @@ from rnnforecast.data import Dataset
 from rnnforecast.evaluation import MODEL, part_origins, score_forecast
 from rnnforecast.forecaster import Forecaster
 from rnnforecast.intervals import Calibration, too_few_note
-from rnnforecast.metrics import mase_scale
+from rnnforecast.metrics import mase, mase_scale
 from rnnforecast.plan import Plan
 from rnnforecast.scaling import series_key
 from rnnforecast.splitting import SplitPoints
 from rnnforecast.windowing import window_origins
 
 NETWORK = "network"
+BLEND = "blend"
+BLEND_WEIGHT = 0.5
+"""The guard's blend: the network's forecast and seasonal naive with drift, evenly. A fixed
+even weight, not one fitted to the validation part, so that choosing it costs one comparison."""
+BLEND_WORDS = "an even blend of the network and seasonal naive with drift"
 
 
 @dataclass(frozen=True)
@@ -29,13 +35,15 @@ class Assessment:
     """The guard's choice and the calibration, with the figures behind them.
 
     Attributes:
-        choice: `"network"`, or the baseline forecast instead of it.
-        validation: MASE of the network and of each baseline on the validation windows (empty
-            without validation windows).
+        choice: `"network"`, `"blend"` (the network blended with seasonal naive with drift),
+            or the baseline forecast instead of the network.
+        validation: MASE of the network (`model`), the blend (with `model.guard_blend`) and
+            each baseline on the validation windows (empty without validation windows).
         windows: how many validation windows they were scored on.
         calibration: the errors the interval bounds come from; None when there were none.
-        calibration_origins: `"validation"` (the network's errors on the validation windows)
-            or `"history"` (a baseline's errors at every origin before the test part).
+        calibration_origins: `"validation"` (the errors of the network, or of its blend, on
+            the validation windows) or `"history"` (a baseline's errors at every origin before
+            the test part).
         notes: what a user should know (too few errors, no validation part).
     """
 
@@ -77,11 +85,13 @@ def assess(
     set, and the assessment behind them.
 
     The network is scored next to the baselines (`baselines.BASELINES`) on the validation windows
-    (targets in each series' validation part). With `model.guard` on, a network that is not
-    better than the best of them by `model.guard_margin` is replaced by that baseline. The
-    forecaster in use is then calibrated: a network on its validation windows (out of sample:
-    it never trained on them), a baseline (the fallback, or an untrained network when
-    `baseline_only`) at every origin before the test part, since it fits nothing.
+    (targets in each series' validation part), and with `model.guard_blend` its blend with
+    seasonal naive with drift too. With `model.guard` on, the better of network and blend is
+    kept when it is better than the best baseline by `model.guard_margin`, else that baseline
+    replaces it. The forecaster in use is then calibrated: a network (or its blend) on its
+    validation windows (out of sample: it never trained on them), a baseline (the fallback, or
+    an untrained network when `baseline_only`) at every origin before the test part, since it
+    fits nothing.
     """
     horizon = forecaster.horizon
     forecaster = replace(
@@ -98,9 +108,15 @@ def assess(
         )
         metrics = scored.metrics(dataset.season_length)
         validation = {name: metrics[name]["mase"] for name in (MODEL, *BASELINES)}
-        if plan.config.model.guard:
-            choice = guard_choice(validation, plan.config.model.guard_margin)
-    if choice != NETWORK:
+        model = plan.config.model
+        if model.guard and model.guard_blend:
+            blended = forecaster.blended(dataset, origins, scored.model.point, BLEND_WEIGHT)
+            validation[BLEND] = mase(scored.actual, blended, scored.scale)
+        if model.guard:
+            choice = guard_choice(validation, model.guard_margin)
+    if choice == BLEND:
+        forecaster = replace(forecaster, blend=BLEND_WEIGHT)
+    elif choice != NETWORK:
         forecaster = replace(forecaster, fallback=choice)
     levels = plan.config.intervals.levels
     if not levels:
@@ -131,15 +147,24 @@ def assess(
 
 
 def guard_choice(validation: dict[str, float], margin: float) -> str:
-    """`"network"` when the network's validation MASE is below `1 - margin` times the best
-    baseline's, else that baseline.
+    """The better of `"network"` and, when scored, `"blend"`, if its validation MASE is below
+    `1 - margin` times the best baseline's; else that baseline.
 
     Example:
         >>> guard_choice({"model": 0.95, "naive": 1.2, "seasonal_naive": 1.0}, 0.1)
         'seasonal_naive'
+        >>> guard_choice({"model": 0.95, "blend": 0.8, "seasonal_naive": 1.0}, 0.1)
+        'blend'
     """
-    best = min((name for name in validation if name != MODEL), key=lambda name: validation[name])
-    return NETWORK if validation[MODEL] < (1 - margin) * validation[best] else best
+    kept = NETWORK
+    if validation.get(BLEND, math.inf) < validation[MODEL]:
+        kept = BLEND
+    network = validation[MODEL if kept == NETWORK else BLEND]
+    best = min(
+        (name for name in validation if name not in (MODEL, BLEND)),
+        key=lambda name: validation[name],
+    )
+    return kept if network < (1 - margin) * validation[best] else best
 
 
 def margin_words(margin: float) -> str:

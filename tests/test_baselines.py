@@ -6,6 +6,7 @@ from rnnforecast.baselines import (
     drift_forecast,
     naive_forecast,
     resolve_baseline,
+    seasonal_drift_forecast,
     seasonal_naive_forecast,
 )
 
@@ -22,6 +23,28 @@ def test_naive_and_seasonal_naive_use_only_the_past():
 def test_drift_extends_the_line_through_the_first_and_last_values():
     target = np.array([1.0, 2.0, 3.0, 10.0])
     assert drift_forecast(target, np.array([3]), 2).tolist() == [[4.0, 5.0]]
+
+
+def test_seasonal_drift_continues_a_trend_and_a_season_exactly():
+    steps = np.arange(40.0)
+    season = np.array([3.0, -1.0, 0.0, -2.0])
+    target = 10 + 0.5 * steps + season[steps.astype(int) % 4]
+    origins = np.array([12, 30])
+    forecast = seasonal_drift_forecast(target, origins, horizon=6, season_length=4)
+    np.testing.assert_allclose(forecast, target[origins[:, None] + np.arange(6)])
+    # Only the past: changing everything from the first origin on changes nothing before it.
+    changed = target.copy()
+    changed[12:] = 0.0
+    np.testing.assert_array_equal(seasonal_drift_forecast(changed, origins[:1], 6, 4), forecast[:1])
+
+
+def test_seasonal_drift_is_drift_without_a_season_or_a_long_enough_history():
+    target = np.array([1.0, 2.0, 4.0, 3.0, 6.0, 5.0])
+    for season_length, origins in ((1, np.array([4, 6])), (4, np.array([4, 6]))):
+        np.testing.assert_array_equal(
+            seasonal_drift_forecast(target, origins, 3, season_length),
+            drift_forecast(target, origins, 3),
+        )
 
 
 def test_baseline_weights_reproduce_the_baseline_forecasts():

@@ -590,6 +590,12 @@ def test_a_guard_margin_outside_0_to_1_is_a_config_error(tmp_path: Path):
     assert not (tmp_path / "run").exists()
 
 
+def test_a_guard_blend_that_is_not_true_or_false_is_a_config_error(tmp_path: Path):
+    result = invoke("train", "--run-dir", tmp_path / "run", "--set", "model.guard_blend=maybe")
+    assert_clean_error(result, 3, "model.guard_blend: input should be a valid boolean")
+    assert not (tmp_path / "run").exists()
+
+
 def test_an_output_name_outside_output_dir_is_a_config_error(tmp_path: Path):
     for name in ("../../x", "/tmp/x", '"a\\0b"'):
         result = invoke("validate", "--set", f"output.name={name}")

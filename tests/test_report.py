@@ -62,8 +62,22 @@ def test_a_run_report_says_what_was_trained_and_how_it_compares(tiny_run):
         f"<tr class='model'><td>80%</td><td>model</td><td>{model['coverage']:.1%}</td>"
         f"<td>{model['width']:.4g}</td>" in page
     ), "the interval figures of metrics.json"
-    if metrics["guard"]["choice"] != "network":
+    if metrics["guard"]["choice"] not in ("network", "blend"):
         assert f"and chose {metrics['guard']['choice']}" in page
+
+
+def test_a_run_report_says_when_the_guard_chose_the_blend(tiny_run, tmp_path: Path):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run.path, run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    scores = {"model": 0.9, "naive": 1.2, "seasonal_naive": 1.0, "blend": 0.8}
+    metrics["guard"] = {"enabled": True, "margin": 0, "choice": "blend", "validation_mase": scores}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    page = render(run)
+    assert (
+        "(MASE: model 0.9, naive 1.2, seasonal_naive 1, blend 0.8) and chose an even blend of "
+        "the network and seasonal naive with drift: this run forecasts with an even blend" in page
+    )
 
 
 def test_without_interval_figures_the_coverage_comes_from_the_bounds(tiny_run, tmp_path: Path):

@@ -369,6 +369,26 @@ def test_a_forecaster_file_with_bad_values_is_a_damaged_run(tiny_run, tmp_path: 
         load_run(reseal(copy))
 
 
+@pytest.mark.parametrize("blend", [1.0, -0.5, "half", True])
+def test_a_blend_weight_outside_0_to_1_is_a_damaged_run(tiny_run, tmp_path: Path, blend):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run.path, copy)
+    data = json.loads((copy / "forecaster.json").read_text())
+    data["blend"] = blend
+    (copy / "forecaster.json").write_text(json.dumps(data))
+    with pytest.raises(RunError, match=r"forecaster.json: malformed .*`blend` must be a number"):
+        load_run(reseal(copy))
+
+
+def test_a_forecaster_file_of_an_earlier_version_has_no_blend(tiny_run, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run.path, copy)
+    data = json.loads((copy / "forecaster.json").read_text())
+    del data["blend"]
+    (copy / "forecaster.json").write_text(json.dumps(data))
+    assert load_run(reseal(copy)).blend == 0.0
+
+
 @pytest.mark.parametrize("target", ["/dev/zero", "elsewhere"])
 def test_a_member_that_is_a_link_is_refused_before_it_is_read(
     tiny_run, tmp_path: Path, target: str

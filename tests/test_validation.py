@@ -1,16 +1,19 @@
 """The guard: a network that is not better than a naive baseline on validation is replaced by it,
-and the baseline's intervals come from every past origin."""
+and the baseline's intervals come from every past origin; its blend with seasonal naive with
+drift is kept instead of it when better."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rnnforecast.baselines import seasonal_naive_forecast
+from rnnforecast.baselines import seasonal_drift_forecast, seasonal_naive_forecast
 from rnnforecast.cli import _training_notes
 from rnnforecast.config_file import load_config
-from rnnforecast.data import Dataset, Series
+from rnnforecast.data import Dataset, Series, load_dataset
 from rnnforecast.forecaster import Forecaster, InputLayout, Member
+from rnnforecast.prediction import predict
 from rnnforecast.scaling import Scaler
 from rnnforecast.splitting import SplitPoints
 from rnnforecast.training import train
@@ -87,6 +90,27 @@ def test_the_network_must_beat_the_best_baseline_by_the_margin():
     assert guard_choice({**scores, "model": 0.89}, 0.1) == "network"
 
 
+def test_the_blend_is_kept_when_it_beats_the_network_and_the_baselines():
+    scores = {"model": 1.1, "blend": 0.9, "naive": 1.4, "seasonal_naive": 1.0, "mean": 2.0}
+    assert guard_choice(scores, 0.0) == "blend"
+    assert guard_choice(scores, 0.2) == "seasonal_naive", "the margin holds for the blend too"
+    assert guard_choice({**scores, "blend": 1.2}, 0.0) == "seasonal_naive"
+    assert guard_choice({**scores, "model": 0.8}, 0.0) == "network", "better than the blend"
+    assert guard_choice({**scores, "model": 0.9}, 0.0) == "network", "a tie keeps the network"
+
+
+def test_a_blended_forecaster_averages_the_network_and_seasonal_drift():
+    dataset = seasonal_dataset()
+    flat = flat_forecaster(dataset, 200)
+    blended = replace(flat, blend=0.5)
+    origins = np.array([210, 260, 297])
+    network = flat.forecast(dataset, [origins])
+    forecast = blended.forecast(dataset, [origins])
+    drift = seasonal_drift_forecast(dataset.series[0].target, origins, 3, 12)
+    np.testing.assert_allclose(forecast.point, 0.5 * network.point + 0.5 * drift)
+    np.testing.assert_allclose(forecast.members, 0.5 * network.members + 0.5 * drift[None])
+
+
 def test_train_says_the_network_was_not_better_by_the_margin():
     metrics = {
         "guard": {
@@ -154,7 +178,11 @@ def test_on_a_series_with_learnable_structure_the_saved_model_is_the_network(tmp
     assert run.metrics["training"]["refit_epochs"] == [run.metrics["training"]["best_epoch"]]
     history = pd.read_csv(run.path / "history.csv")
     assert (history["phase"] == "refit").sum() == run.metrics["training"]["best_epoch"]
-    baselines = {name: value for name, value in guard["validation_mase"].items() if name != "model"}
+    baselines = {
+        name: value
+        for name, value in guard["validation_mase"].items()
+        if name not in ("model", "blend")
+    }
     best = min(baselines, key=baselines.get)
     assert guard["validation_mase"]["model"] < baselines[best]
 
@@ -192,3 +220,45 @@ def test_the_guard_and_the_calibration_leave_out_filled_points():
     assert filled.calibration.count.tolist() == [48, 48, 47]
     _, counted = assessed(1e4, observed=True)
     assert counted.validation["model"] > 10 * filled.validation["model"]
+
+
+def test_on_a_trending_seasonal_series_the_guard_can_choose_the_blend(tmp_path):
+    # a10 (monthly drug sales: a growing trend and season) and a network trained briefly: its
+    # blend with seasonal naive with drift is better on validation than it or any baseline.
+    a10 = [
+        f"data.path={Path(__file__).parents[1] / 'data' / 'a10.csv'}",
+        "window.horizon=12",
+        "training.epochs=5",
+        "training.ensemble=2",
+    ]
+    run = train(load_config(None, a10), run_dir=tmp_path / "blend", progress="none")
+    guard = run.metrics["guard"]
+    assert guard["choice"] == "blend" and run.blend == 0.5 and run.fallback is None
+    scores = guard["validation_mase"]
+    assert scores["blend"] < min(value for name, value in scores.items() if name != "blend")
+    assert (
+        "an even blend of the network and seasonal naive with drift"
+        in (run.metrics["models"]["test"])
+    )
+    (note,) = [note for note in _training_notes(run.metrics, "seasonal_naive") if "blend" in note]
+    assert f"(validation MASE {scores['blend']:.3f}) beat the network alone" in note
+    assert "`model.guard_blend: false`" in note
+
+    # The saved forecast is the blend of the saved network's and seasonal drift's.
+    dataset = load_dataset(run.config.data)
+    forecaster = run.load_forecaster()
+    ahead = predict(run, dataset, forecaster=forecaster, levels=[])
+    network = predict(run, dataset, forecaster=replace(forecaster, blend=0.0), levels=[])
+    target = dataset.series[0].target
+    drift = seasonal_drift_forecast(target, np.array([len(target)]), 12, 12)
+    np.testing.assert_allclose(ahead.point, 0.5 * network.point + 0.5 * drift)
+
+    # Without the blend: the same network and validation figures, and the network is kept.
+    alone = train(
+        load_config(None, [*a10, "model.guard_blend=false"]),
+        run_dir=tmp_path / "alone",
+        progress="none",
+    )
+    kept = alone.metrics["guard"]
+    assert kept["choice"] == "network" and alone.blend == 0.0
+    assert kept["validation_mase"] == {k: v for k, v in scores.items() if k != "blend"}

@@ -136,10 +136,9 @@ class Forecaster:
             scaled, members_scaled = self._network(dataset, origins, keys)
             point, members = self._original_units(keys, origins, scaled, members_scaled)
             if self.blend:
-                point, members = (
-                    self.blended(dataset, origins, point, self.blend),
-                    self.blended(dataset, origins, members, self.blend),
-                )
+                drift = self.seasonal_drift(dataset, origins)
+                point = blend_forecasts(point, drift, self.blend)
+                members = blend_forecasts(members, drift, self.blend)
                 scaled = self._per_series(keys, origins, point, self.scaler.transform_target)
         else:
             point, members = self._baseline(dataset, origins), None
@@ -186,18 +185,14 @@ class Forecaster:
         ]
         return np.concatenate(rows) if rows else np.empty((0, self.horizon))
 
-    def blended(
-        self, dataset: Dataset, origins: list[np.ndarray], network: np.ndarray, weight: float
-    ) -> np.ndarray:
-        """The network's forecasts from `origins` in original units (`(windows, horizon)`, or
-        `(members, windows, horizon)`) blended with seasonal naive with drift: `weight` of it,
-        the rest the network's."""
+    def seasonal_drift(self, dataset: Dataset, origins: list[np.ndarray]) -> np.ndarray:
+        """Seasonal naive with drift from each series' `origins`, `(windows, horizon)` in
+        original units, stacked like `forecast`'s windows."""
         rows = [
             seasonal_drift_forecast(series.target, positions, self.horizon, dataset.season_length)
             for series, positions in zip(dataset.series, origins, strict=True)
         ]
-        drift = np.concatenate(rows) if rows else np.empty((0, self.horizon))
-        return (1 - weight) * network + weight * drift
+        return np.concatenate(rows) if rows else np.empty((0, self.horizon))
 
     def _original_units(
         self, keys: list[str], origins: list[np.ndarray], point: np.ndarray, members: np.ndarray
@@ -295,6 +290,17 @@ class Forecaster:
             for level, (lower, upper) in direct.intervals.items()
         }
         return replace(Forecast.at(extended, origins, point), intervals=intervals)
+
+
+def blend_forecasts(network: np.ndarray, drift: np.ndarray, weight: float) -> np.ndarray:
+    """`weight` of `drift` `(windows, horizon)` and the rest of `network` (the same shape, or
+    `(members, windows, horizon)`).
+
+    Example:
+        >>> blend_forecasts(np.array([[2.0, 4.0]]), np.array([[4.0, 0.0]]), 0.5).tolist()
+        [[3.0, 2.0]]
+    """
+    return (1 - weight) * network + weight * drift
 
 
 def ensemble_median(members: np.ndarray) -> np.ndarray:

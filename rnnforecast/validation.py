@@ -14,7 +14,7 @@ import numpy as np
 from rnnforecast.baselines import BASELINES
 from rnnforecast.data import Dataset
 from rnnforecast.evaluation import MODEL, part_origins, score_forecast
-from rnnforecast.forecaster import Forecaster
+from rnnforecast.forecaster import Forecaster, blend_forecasts
 from rnnforecast.intervals import Calibration, too_few_note
 from rnnforecast.metrics import mase, mase_scale
 from rnnforecast.plan import Plan
@@ -110,7 +110,8 @@ def assess(
         validation = {name: metrics[name]["mase"] for name in (MODEL, *BASELINES)}
         model = plan.config.model
         if model.guard and model.guard_blend:
-            blended = forecaster.blended(dataset, origins, scored.model.point, BLEND_WEIGHT)
+            drift = forecaster.seasonal_drift(dataset, origins)
+            blended = blend_forecasts(scored.model.point, drift, BLEND_WEIGHT)
             validation[BLEND] = mase(scored.actual, blended, scored.scale)
         if model.guard:
             choice = guard_choice(validation, model.guard_margin)

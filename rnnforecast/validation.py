@@ -122,7 +122,7 @@ def assess(
     levels = plan.config.intervals.levels
     if not levels:
         return forecaster, Assessment(choice, validation, windows, None, "none", ())
-    if choice != NETWORK or baseline_only:
+    if choice not in (NETWORK, BLEND) or baseline_only:
         # Nothing was fitted: forecasts from every origin before the test part are honest.
         # The first origin leaves a season before it (seasonal naive needs it) and a window.
         start = max(forecaster.lookback, dataset.season_length)

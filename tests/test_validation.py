@@ -243,6 +243,10 @@ def test_on_a_trending_seasonal_series_the_guard_can_choose_the_blend(tmp_path):
     (note,) = [note for note in _training_notes(run.metrics, "seasonal_naive") if "blend" in note]
     assert f"(validation MASE {scores['blend']:.3f}) beat the network alone" in note
     assert "`model.guard_blend: false`" in note
+    # Its intervals come from its own errors on the validation windows, out of sample for the
+    # network inside it, not from origins in the training part the network learned from.
+    assert run.metrics["calibration"]["origins"] == "validation"
+    assert run.metrics["calibration"]["errors_per_step"] == guard["windows"]
 
     # The saved forecast is the blend of the saved network's and seasonal drift's.
     dataset = load_dataset(run.config.data)

@@ -4,6 +4,7 @@ past the end of the data (future timestamps, the recursive strategy)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -177,19 +178,34 @@ class Forecaster:
 
     def _baseline(self, dataset: Dataset, origins: list[np.ndarray]) -> np.ndarray:
         """The fallback baseline's forecasts `(windows, horizon)` in original units."""
-        rows = [
-            baseline_forecasts(series.target, positions, self.horizon, dataset.season_length)[
-                str(self.fallback)
-            ]
-            for series, positions in zip(dataset.series, origins, strict=True)
-        ]
-        return np.concatenate(rows) if rows else np.empty((0, self.horizon))
+        return self._stacked(
+            dataset,
+            origins,
+            lambda target, positions: baseline_forecasts(
+                target, positions, self.horizon, dataset.season_length
+            )[str(self.fallback)],
+        )
 
     def seasonal_drift(self, dataset: Dataset, origins: list[np.ndarray]) -> np.ndarray:
         """Seasonal naive with drift from each series' `origins`, `(windows, horizon)` in
         original units, stacked like `forecast`'s windows."""
+        return self._stacked(
+            dataset,
+            origins,
+            lambda target, positions: seasonal_drift_forecast(
+                target, positions, self.horizon, dataset.season_length
+            ),
+        )
+
+    def _stacked(
+        self,
+        dataset: Dataset,
+        origins: list[np.ndarray],
+        forecast: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    ) -> np.ndarray:
+        """`forecast(target, positions)` of each series, stacked like `forecast`'s windows."""
         rows = [
-            seasonal_drift_forecast(series.target, positions, self.horizon, dataset.season_length)
+            forecast(series.target, positions)
             for series, positions in zip(dataset.series, origins, strict=True)
         ]
         return np.concatenate(rows) if rows else np.empty((0, self.horizon))

@@ -122,8 +122,9 @@ def assess(
     levels = plan.config.intervals.levels
     if not levels:
         return forecaster, Assessment(choice, validation, windows, None, "none", ())
-    if choice not in (NETWORK, BLEND) or baseline_only:
-        # Nothing was fitted: forecasts from every origin before the test part are honest.
+    if forecaster.fallback is not None or baseline_only:
+        # A baseline fits nothing: its forecasts from every origin before the test part are
+        # honest. A network, blended or not, is calibrated on its validation windows only.
         # The first origin leaves a season before it (seasonal naive needs it) and a window.
         start = max(forecaster.lookback, dataset.season_length)
         origins = [

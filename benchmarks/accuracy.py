@@ -273,22 +273,31 @@ def predict_arguments(entry: Entry, run_dir: Path, output: Path, after: pd.DataF
 
 
 def forecast_rnnforecast(
-    entry: Entry, before: pd.DataFrame, after: pd.DataFrame, tasks: list[Task], folder: Path
+    entry: Entry,
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    tasks: list[Task],
+    folder: Path,
+    trained: Path | None = None,
 ) -> dict[str, float]:
-    """Train and predict with the tool on the rows before the origin; fills each task's
-    forecast (and intervals when `predict` writes them). Returns the seconds of each command."""
+    """Train and predict with the tool on the rows before the origin (or only predict with
+    the run `trained`, when given); fills each task's forecast (and intervals when `predict`
+    writes them). Returns the seconds of each command (train: NaN when not run)."""
     before.to_csv(folder / "data.csv", index=False)
     config = write_tool_config(entry, folder / "data.csv", folder)
-    run_dir, output = folder / "run", folder / "forecast.csv"
-    seconds = {
-        "train": run_tool(
+    output = folder / "forecast.csv"
+    seconds = {"train": math.nan}
+    if trained is None:
+        run_dir = folder / "run"
+        seconds["train"] = run_tool(
             ["train", str(config), "--run-dir", str(run_dir), *overrides_arguments()],
             folder / "train.log",
-        ),
-        "predict": run_tool(
-            predict_arguments(entry, run_dir, output, after), folder / "predict.log"
-        ),
-    }
+        )
+    else:
+        run_dir = trained
+    seconds["predict"] = run_tool(
+        predict_arguments(entry, run_dir, output, after), folder / "predict.log"
+    )
     forecast = pd.read_csv(output)
     if entry.frequency.alias is not None:
         forecast[entry.time_column] = pd.to_datetime(forecast[entry.time_column])
@@ -392,8 +401,11 @@ def require_statsforecast() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def benchmark_dataset(entry: Entry, wanted: int, folder: Path, skip_stats: bool) -> DatasetRun:
-    """Score every method on one dataset at each usable origin."""
+def benchmark_dataset(
+    entry: Entry, wanted: int, folder: Path, skip_stats: bool, reuse: Path | None = None
+) -> DatasetRun:
+    """Score every method on one dataset at each usable origin; with `reuse` (an earlier
+    `--keep` folder), predict with the runs trained there instead of training again."""
     frame = read_frame(entry)
     rows = series_rows(frame, entry)
     origins = usable_origins(entry, rows, wanted)
@@ -409,7 +421,18 @@ def benchmark_dataset(entry: Entry, wanted: int, folder: Path, skip_stats: bool)
         )
         origin_folder = folder / f"origin-{origin}"
         origin_folder.mkdir(parents=True)
-        run.tool_seconds[origin] = forecast_rnnforecast(entry, before, after, tasks, origin_folder)
+        trained = None
+        if reuse is not None:
+            trained = reuse / entry.name / f"origin-{origin}" / "run"
+            if not (trained / "config.yaml").is_file():
+                raise SystemExit(
+                    f"error: --reuse-runs {reuse}: no run of {entry.name} at origin {origin} "
+                    f"({trained} holds no config.yaml); give the --keep folder of a run of "
+                    "the same datasets and --origins"
+                )
+        run.tool_seconds[origin] = forecast_rnnforecast(
+            entry, before, after, tasks, origin_folder, trained
+        )
         for task in tasks:
             forecast_baselines(task, entry.season_length)
             if not skip_stats:
@@ -645,7 +668,12 @@ def overview_table(
 def tool_seconds_table(runs: list[DatasetRun]) -> str:
     """rnnforecast's wall time per dataset and origin."""
     rows = [
-        [run.entry.name, str(origin), f"{seconds['train']:.1f}", f"{seconds['predict']:.1f}"]
+        [
+            run.entry.name,
+            str(origin),
+            f"{seconds['train']:.1f}" if math.isfinite(seconds["train"]) else "not run",
+            f"{seconds['predict']:.1f}",
+        ]
         for run in runs
         for origin, seconds in run.tool_seconds.items()
     ]
@@ -760,6 +788,13 @@ def parse_arguments() -> argparse.Namespace:
         help="Skip statsforecast's AutoETS, AutoARIMA and AutoTheta.",
     )
     parser.add_argument("--keep", metavar="DIR", help="Keep data, configs, runs and forecasts.")
+    parser.add_argument(
+        "--reuse-runs",
+        type=Path,
+        metavar="DIR",
+        help="Skip training: predict with the runs an earlier `--keep DIR` trained (same "
+        "datasets and --origins), to measure a change to forecasting or intervals alone.",
+    )
     parser.add_argument("--json", metavar="PATH", help="Also write every figure as JSON here.")
     parser.add_argument(
         "--manifest",
@@ -779,6 +814,8 @@ def parse_arguments() -> argparse.Namespace:
     arguments = parser.parse_args()
     if arguments.origins < 1:
         parser.error("--origins must be at least 1")
+    if arguments.reuse_runs is not None and arguments.overrides:
+        parser.error("--set changes training, and --reuse-runs trains nothing; give one")
     return arguments
 
 
@@ -801,7 +838,13 @@ def main() -> None:
     print(f"rnnforecast accuracy benchmark in {folder} ...", file=sys.stderr, flush=True)
     try:
         runs = [
-            benchmark_dataset(entry, arguments.origins, folder / entry.name, arguments.skip_stats)
+            benchmark_dataset(
+                entry,
+                arguments.origins,
+                folder / entry.name,
+                arguments.skip_stats,
+                arguments.reuse_runs,
+            )
             for entry in entries
         ]
     finally:
@@ -843,6 +886,7 @@ def main() -> None:
             "methods": methods,
             "origins_wanted": arguments.origins,
             "overrides": OVERRIDES,
+            "reused_runs": str(arguments.reuse_runs) if arguments.reuse_runs else None,
             "total_seconds": total,
         }
         document = json_document(runs, figures, summaries, context)

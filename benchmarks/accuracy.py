@@ -283,11 +283,11 @@ def forecast_rnnforecast(
     """Train and predict with the tool on the rows before the origin (or only predict with
     the run `trained`, when given); fills each task's forecast (and intervals when `predict`
     writes them). Returns the seconds of each command (train: NaN when not run)."""
-    before.to_csv(folder / "data.csv", index=False)
-    config = write_tool_config(entry, folder / "data.csv", folder)
     output = folder / "forecast.csv"
     seconds = {"train": math.nan}
     if trained is None:
+        before.to_csv(folder / "data.csv", index=False)
+        config = write_tool_config(entry, folder / "data.csv", folder)
         run_dir = folder / "run"
         seconds["train"] = run_tool(
             ["train", str(config), "--run-dir", str(run_dir), *overrides_arguments()],
@@ -424,11 +424,11 @@ def benchmark_dataset(
         trained = None
         if reuse is not None:
             trained = reuse / entry.name / f"origin-{origin}" / "run"
-            if not (trained / "config.yaml").is_file():
+            if not trained.is_dir():
                 raise SystemExit(
                     f"error: --reuse-runs {reuse}: no run of {entry.name} at origin {origin} "
-                    f"({trained} holds no config.yaml); give the --keep folder of a run of "
-                    "the same datasets and --origins"
+                    f"({trained} is not a folder); give the --keep folder of a run of the "
+                    "same datasets and --origins"
                 )
         run.tool_seconds[origin] = forecast_rnnforecast(
             entry, before, after, tasks, origin_folder, trained
@@ -691,7 +691,9 @@ def package_versions() -> dict[str, str]:
     return found
 
 
-def header_lines(today: datetime.datetime, versions: dict[str, str], origins: int) -> list[str]:
+def header_lines(
+    today: datetime.datetime, versions: dict[str, str], origins: int, reused: Path | None
+) -> list[str]:
     """Date, machine, versions and how to read the tables."""
     return [
         "rnnforecast accuracy on the development set (benchmarks/devset.yaml): each dataset "
@@ -705,6 +707,7 @@ def header_lines(today: datetime.datetime, versions: dict[str, str], origins: in
         "other methods: fitted on one series at a time; naive and seasonal naive intervals from "
         "the quantiles of their in-sample errors per horizon step",
         *([f"rnnforecast train overrides: {' '.join(OVERRIDES)}"] if OVERRIDES else []),
+        *([f"rnnforecast runs reused, not trained again: {reused}"] if reused else []),
     ]
 
 
@@ -865,7 +868,7 @@ def main() -> None:
         for half, part in halves.items()
     }
     today, versions = datetime.datetime.now(datetime.UTC), package_versions()
-    sections = [header_lines(today, versions, arguments.origins)]
+    sections = [header_lines(today, versions, arguments.origins, arguments.reuse_runs)]
     for half in HALVES:
         if half in halves:
             sections.append(half_section(half, halves[half], figures, summaries[half], methods))

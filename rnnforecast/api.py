@@ -105,6 +105,7 @@ def fit(
             forecaster.calibration,
             forecaster.scales,
             forecaster.blend,
+            forecaster.conformity,
         )
         return Model(run, prepared.dataset, forecaster, trained.contents)
     trained, final = train_into(prepared, Path(save_to), progress, events, restart)

@@ -638,11 +638,21 @@ class IntervalsConfig(Section):
         description="Levels of the prediction intervals in percent, each strictly between 0 "
         "and 100; `[]` turns intervals off.",
     )
-    method: Literal["conformal"] = Field(
+    method: Literal["conformal", "quantile"] = Field(
         "conformal",
         description="`conformal`: bounds per horizon step from the errors of forecasts the "
         "model never trained on (the validation part; every past origin for a baseline), "
-        "relative to each series' scale, with the finite-sample quantile.",
+        "relative to each series' scale, with the finite-sample quantile. `quantile`: the "
+        "network also forecasts each level's lower and upper quantiles (pinball loss, bands "
+        "that never cross), so bands follow each window; only the trained levels can be "
+        "given. A baseline the guard keeps is calibrated as with `conformal`.",
+    )
+    conformalize: bool = Field(
+        True,
+        description="With `method: quantile`, widen or narrow each level's quantiles by the "
+        "finite-sample quantile of how far the validation part's actuals fell outside them "
+        "(conformalized quantile regression), so the levels hold out of sample; false: the "
+        "network's quantiles as trained.",
     )
 
     @field_validator("levels")
@@ -652,6 +662,20 @@ class IntervalsConfig(Section):
         if repeated:
             raise ValueError(f"lists {repeated} more than once; give each level once")
         return sorted(levels)
+
+    @model_validator(mode="after")
+    def _conformalize_needs_quantile(self) -> IntervalsConfig:
+        if not self.conformalize and self.method != "quantile":
+            raise ValueError(
+                "`conformalize: false` applies to `method: quantile` only (`conformal` bounds "
+                "are conformal by definition); set `method: quantile` or remove `conformalize`"
+            )
+        return self
+
+    @property
+    def quantile_levels(self) -> tuple[float, ...]:
+        """The levels the network forecasts quantiles for (none with `conformal`)."""
+        return tuple(self.levels) if self.method == "quantile" else ()
 
 
 class OutputConfig(Section):

@@ -28,7 +28,14 @@ from rnnforecast.backend import import_keras, import_tensorflow, seed_everything
 from rnnforecast.checkpoints import FitUnit
 from rnnforecast.errors import ConfigError
 from rnnforecast.events import Events
-from rnnforecast.models import LOSSES, OPTIMIZERS, ModelShape, build_model, compile_model
+from rnnforecast.models import (
+    OPTIMIZERS,
+    ModelShape,
+    build_model,
+    compile_model,
+    compiled_loss,
+    forecast_loss,
+)
 from rnnforecast.plan import MemberPlan, Plan
 from rnnforecast.progress import resolved_progress
 from rnnforecast.windowing import WindowIndex
@@ -171,16 +178,18 @@ def _build_pack(
         network.name = name
     training = plan.config.training
     optimizer = getattr(keras.optimizers, OPTIMIZERS[training.optimizer])
-    loss = keras.losses.get(LOSSES[training.loss])
+    loss, arguments = forecast_loss(plan)
     model.compile(
         optimizer=optimizer(learning_rate=plan.learning_rate),
-        loss={name: loss for name in outputs},
+        loss={name: compiled_loss(plan) for name in outputs},
         # Keras' own per-output losses are not the mean over the windows that a network
-        # alone reports as its loss; this metric is (see `loss_key`).
+        # alone reports as its loss, nor the forecast's alone when it forecasts quantiles
+        # too; this metric is (see `loss_key`).
         metrics={
-            name: [keras.metrics.MeanMetricWrapper(loss, name=MEMBER_LOSS)] for name in outputs
+            name: [keras.metrics.MeanMetricWrapper(loss, name=MEMBER_LOSS, **arguments)]
+            for name in outputs
         }
-        if len(members) > 1
+        if len(members) > 1 or arguments
         else None,
         # XLA would run each step faster, but Keras turns it off while TensorFlow's op
         # determinism is on (`seed_everything`), which same seed, same weights needs.
@@ -428,10 +437,14 @@ def pack_slots(pack: Pack) -> list[int]:
 
 
 def loss_key(pack: Pack, slot: int, prefix: str = "") -> str:
-    """The key of the loss of the member in `slot` in Keras' logs (its only loss when alone)."""
-    if len(pack.members) == 1:
-        return f"{prefix}loss"
-    return f"{prefix}member_{slot}_{MEMBER_LOSS}"
+    """The key of the forecast's loss of the member in `slot` in Keras' logs (its only loss
+    when alone and without quantiles): what is reported, and what early stopping watches, so
+    quantiles leave the forecast's training as it would be without them."""
+    if len(pack.members) > 1:
+        return f"{prefix}member_{slot}_{MEMBER_LOSS}"
+    # Keras names the metrics of a model with one output without the output's name.
+    quantiles = len(pack.networks[0].output_shape) == 3
+    return f"{prefix}{MEMBER_LOSS}" if quantiles else f"{prefix}loss"
 
 
 class EpochReporter:

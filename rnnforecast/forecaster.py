@@ -101,9 +101,14 @@ class Forecaster:
             network, when the guard found the network no better on validation.
         blend: the weight of seasonal naive with drift in the forecast, the network's the rest
             (0: the network alone; the guard's blend, see `validation.BLEND_WEIGHT`).
-        calibration: the out-of-sample errors that set the interval bounds.
+        calibration: the out-of-sample errors that set the interval bounds (of the fallback,
+            with `quantiles`).
         scales: per series key, the scale its calibration errors are relative to, in the
             space the network forecasts in (see `validation.series_scales`).
+        quantiles: the levels whose quantiles the network forecasts (`intervals.method:
+            quantile`): its bands, and the only levels it can give.
+        conformity: per level of `quantiles`, the signed scores that move its band out or in
+            (conformalized quantiles); none: the network's band as it is.
     """
 
     members: list[Member]
@@ -114,6 +119,8 @@ class Forecaster:
     calibration: Calibration | None = None
     scales: dict[str, float] = field(default_factory=dict)
     blend: float = 0.0
+    quantiles: tuple[float, ...] = ()
+    conformity: dict[float, Calibration] = field(default_factory=dict)
 
     @property
     def lookback(self) -> int:
@@ -126,36 +133,47 @@ class Forecaster:
         """Forecasts from each series' `origins` (positions of the first forecast step),
         stacked series by series: `horizon` steps each, the median of the members (or the
         fallback baseline; blended with seasonal naive with drift by `blend`), with bounds at
-        each of `levels` percent when calibrated.
+        each of `levels` percent: the network's quantiles (moved by `conformity`) when it
+        forecasts them, else from the calibration when there is one.
 
         Each forecast reads the `lookback` rows before its origin and, of the `horizon` rows
         from it on, only the columns known in advance; each origin needs those rows (extend a
         series with `extend_series` to forecast past its end).
         """
         keys = [series_key(series.id) for series in dataset.series]
+        quantiles = None
         if self.fallback is None:
-            scaled, members_scaled = self._network(dataset, origins, keys)
+            scaled, members_scaled, quantiles = self._network(dataset, origins, keys)
             point, members = self._original_units(keys, origins, scaled, members_scaled)
             if self.blend:
                 drift = self.seasonal_drift(dataset, origins)
                 point = blend_forecasts(point, drift, self.blend)
                 members = blend_forecasts(members, drift, self.blend)
-                scaled = self._per_series(keys, origins, point, self.scaler.transform_target)
+                blended = self._per_series(keys, origins, point, self.scaler.transform_target)
+                if quantiles is not None:  # the bands move with the forecast
+                    quantiles = quantiles + (blended - scaled)[:, :, None]
+                scaled = blended
         else:
             point, members = self._baseline(dataset, origins), None
             scaled = self._per_series(keys, origins, point, self.scaler.transform_target)
         forecast = Forecast.at(dataset, origins, point, members)
-        if levels and self.calibration is not None:
-            bounds = self._intervals(self.calibration, keys, origins, scaled, point, levels)
+        if levels and (quantiles is not None or self.calibration is not None):
+            reach = (
+                self._conformal_reach(keys, origins, scaled, levels)
+                if quantiles is None
+                else self._quantile_reach(keys, origins, quantiles, levels)
+            )
+            bounds = self._bounds(keys, origins, scaled, point, reach)
             forecast = replace(forecast, intervals=bounds)
         return forecast
 
     def _network(
         self, dataset: Dataset, origins: list[np.ndarray], keys: list[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The members' forecasts where the networks forecast (scaled, and logged under
-        `transform.log`): their median `(windows, horizon)` and each `(members, windows,
-        horizon)`."""
+        `transform.log`): their median `(windows, horizon)`, each `(members, windows,
+        horizon)`, and with `quantiles` the median of each quantile `(windows, horizon, 2
+        levels)` (see `layers.QuantileBands`), else None."""
         # Rows no window reads may hold values the scaler cannot take (<= 0 under log, after
         # a backtest's origin): they become NaN, and only the windows actually read are checked.
         matrices = [
@@ -163,7 +181,9 @@ class Forecaster:
             for series in dataset.series
         ]
         total = sum(len(positions) for positions in origins)
-        scaled = np.empty((len(self.members), total, self.horizon), dtype=np.float32)
+        channels = 1 + 2 * len(self.quantiles)
+        shape = (len(self.members), total, self.horizon, channels)
+        outputs = np.empty(shape, dtype=np.float32)
         for index, member in enumerate(self.members):
             if total == 0:
                 break
@@ -172,9 +192,12 @@ class Forecaster:
             )
             _check_finite(windows, dataset)
             inputs = model_inputs(windows, self.layout, keys)
-            scaled[index] = predict(member.model, inputs)
+            outputs[index] = predict(member.model, inputs).reshape(shape[1:])
         # The median is taken where the networks forecast, then mapped back like each member.
-        return ensemble_median(scaled), scaled
+        # The median of ordered values keeps their order, so the bands still never cross.
+        median = ensemble_median(outputs)
+        quantiles = median[..., 1:] if self.quantiles else None
+        return median[..., 0], outputs[..., 0], quantiles
 
     def _baseline(self, dataset: Dataset, origins: list[np.ndarray]) -> np.ndarray:
         """The fallback baseline's forecasts `(windows, horizon)` in original units."""
@@ -236,29 +259,76 @@ class Forecaster:
             start = rows.stop
         return out
 
-    def _intervals(
-        self,
-        calibration: Calibration,
-        keys: list[str],
-        origins: list[np.ndarray],
-        scaled: np.ndarray,
-        point: np.ndarray,
-        levels: tuple[float, ...],
-    ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
-        """Bounds at each level: the scaled forecast plus and minus the calibrated error bound
-        of each step times the series' scale, mapped back; never crossing the forecast."""
-        scale = np.concatenate(
+    def _window_scales(self, keys: list[str], origins: list[np.ndarray]) -> np.ndarray:
+        """`(windows,)` the scale of the series of each window (see `scales`)."""
+        return np.concatenate(
             [
                 np.full(len(positions), self.scales[key])
                 for key, positions in zip(keys, origins, strict=True)
             ]
         )
+
+    def _conformal_reach(
+        self,
+        keys: list[str],
+        origins: list[np.ndarray],
+        scaled: np.ndarray,
+        levels: tuple[float, ...],
+    ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+        """Per level, the scaled bounds `(windows, steps)`: the forecast minus and plus the
+        calibrated error bound of each step times the series' scale."""
+        assert self.calibration is not None
+        scale = self._window_scales(keys, origins)
+        reach = {}
+        for level in levels:
+            bound, _ = self.calibration.bound(level)
+            width = bound[None, : scaled.shape[1]] * scale[:, None]
+            reach[level] = (scaled - width, scaled + width)
+        return reach
+
+    def _quantile_reach(
+        self,
+        keys: list[str],
+        origins: list[np.ndarray],
+        quantiles: np.ndarray,
+        levels: tuple[float, ...],
+    ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+        """Per level, the scaled bounds `(windows, steps)`: the network's quantiles of that
+        level, each moved out by its conformity bound times the series' scale (in, when the
+        bound is negative)."""
+        untrained = sorted(set(levels) - set(self.quantiles))
+        if untrained:
+            raise ValueError(f"the network forecasts no quantiles for levels {untrained}")
+        count = len(self.quantiles)
+        scale = self._window_scales(keys, origins)
+        reach = {}
+        for level in levels:
+            index = self.quantiles.index(level)
+            lower, upper = quantiles[..., index], quantiles[..., count + index]
+            if level in self.conformity:
+                bound, _ = self.conformity[level].bound(level)
+                shift = bound[None, : lower.shape[1]] * scale[:, None]
+                lower, upper = lower - shift, upper + shift
+            reach[level] = (lower, upper)
+        return reach
+
+    def _bounds(
+        self,
+        keys: list[str],
+        origins: list[np.ndarray],
+        scaled: np.ndarray,
+        point: np.ndarray,
+        reach: dict[float, tuple[np.ndarray, np.ndarray]],
+    ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+        """The scaled bounds of each level mapped back to original units, never crossing the
+        forecast nor a narrower level's bounds."""
         intervals = {}
-        for level in sorted(levels):
-            bound, _ = calibration.bound(level)
-            reach = bound[None, : scaled.shape[1]] * scale[:, None]
-            lower = self._per_series(keys, origins, scaled - reach, self.scaler.inverse_target)
-            upper = self._per_series(keys, origins, scaled + reach, self.scaler.inverse_target)
+        lower_so_far, upper_so_far = scaled, scaled
+        for level in sorted(reach):
+            lower_so_far = np.fmin(reach[level][0], lower_so_far)
+            upper_so_far = np.fmax(reach[level][1], upper_so_far)
+            lower = self._per_series(keys, origins, lower_so_far, self.scaler.inverse_target)
+            upper = self._per_series(keys, origins, upper_so_far, self.scaler.inverse_target)
             # A forecast the scaled space cannot hold (<= 0 under log) gets no width.
             lower = np.where(np.isfinite(lower), np.minimum(lower, point), point)
             upper = np.where(np.isfinite(upper), np.maximum(upper, point), point)

@@ -1,4 +1,4 @@
-"""Prediction intervals by split conformal prediction.
+"""Prediction intervals by split conformal prediction, and the quantiles a network can forecast.
 
 A forecaster's calibration holds, per horizon step, the absolute errors of forecasts it made
 from origins it never trained on, each divided by its series' scale, so one global model gives
@@ -7,6 +7,11 @@ each series bands of its own size. The bound at level L is the error of finite-s
 error falls below it with probability at least L %. Errors and bounds live in the space the
 network forecasts in (scaled, and logged under `transform.log`), so bounds mapped back to
 original units are asymmetric around the forecast under the log.
+
+With `intervals.method: quantile` the network forecasts each level's quantiles itself
+(`layers.QuantileBands`). Conformalized, each level then has a calibration of signed scores:
+how far each actual fell outside that level's band (negative inside), and the band is moved
+out (or in) by the score of the same finite-sample rank.
 """
 
 from __future__ import annotations
@@ -33,18 +38,22 @@ class Calibration:
         count: `(steps,)` how many errors each step had.
         rms: `(steps,)` the root mean square of each step's errors, for levels beyond what
             the count supports (see `bound`).
+        signed: the errors are signed scores (a quantile band's conformity), not absolute.
     """
 
     errors: np.ndarray
     count: np.ndarray
     rms: np.ndarray
+    signed: bool = False
 
     @classmethod
-    def from_errors(cls, errors: np.ndarray) -> Calibration:
-        """The calibration of `(windows, steps)` absolute scaled errors (NaN: no error there)."""
+    def from_errors(cls, errors: np.ndarray, signed: bool = False) -> Calibration:
+        """The calibration of `(windows, steps)` scaled errors (NaN: no error there), taken
+        as absolute values unless `signed`."""
         columns, counts, rms = [], [], []
         for step in np.asarray(errors, dtype=np.float64).T:
-            values = np.sort(np.abs(step[np.isfinite(step)]))
+            values = step[np.isfinite(step)]
+            values = np.sort(values if signed else np.abs(values))
             counts.append(len(values))
             rms.append(float(np.sqrt(np.mean(values**2))) if len(values) else math.nan)
             if len(values) > MAX_KEPT_ERRORS:
@@ -55,7 +64,7 @@ class Calibration:
         table = np.full((len(columns), width), np.nan)
         for index, column in enumerate(columns):
             table[index, : len(column)] = column
-        return cls(table, np.array(counts, dtype=np.int64), np.array(rms))
+        return cls(table, np.array(counts, dtype=np.int64), np.array(rms), signed)
 
     @property
     def steps(self) -> int:
@@ -69,6 +78,8 @@ class Calibration:
         When that rank exceeds `n` (fewer than `100 / (100 - L) - 1` errors: 19 for 95 %) the
         exact bound is infinite; the bound is then widened to the larger of the largest error
         and the normal quantile of the errors' root mean square, never below a lower level's.
+        Signed scores are widened to the largest score instead, at least 0: never narrower
+        than the network's own band.
         """
         bounds = np.empty(self.steps)
         short = False
@@ -84,7 +95,8 @@ class Calibration:
                 bounds[step] = _order_statistic(kept, count, rank)
             else:
                 short = True
-                bounds[step] = max(float(kept[-1]), z * float(self.rms[step]))
+                widest = 0.0 if self.signed else z * float(self.rms[step])
+                bounds[step] = max(float(kept[-1]), widest)
         return bounds, short
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,6 +104,7 @@ class Calibration:
             "count": self.count.tolist(),
             "rms": self.rms.tolist(),
             "errors": [row[np.isfinite(row)].tolist() for row in self.errors],
+            "signed": self.signed,
         }
 
     @classmethod
@@ -100,6 +113,9 @@ class Calibration:
         rows = [np.asarray(row, dtype=np.float64) for row in data["errors"]]
         count = np.asarray(data["count"], dtype=np.int64)
         rms = np.asarray(data["rms"], dtype=np.float64)
+        signed = data.get("signed", False)  # runs of earlier versions record none: absolute
+        if not isinstance(signed, bool):
+            raise ValueError("`signed` must be true or false")
         if not (len(rows) == len(count) == len(rms)):
             raise ValueError("`errors`, `count` and `rms` differ in length")
         if not np.isfinite(rms).all() or (rms < 0).any() or (count < 0).any():
@@ -107,13 +123,13 @@ class Calibration:
         for row, total in zip(rows, count, strict=True):
             if len(row) > total or (len(row) and (np.diff(row) < 0).any()):
                 raise ValueError("errors must be sorted and no more than their count")
-            if not np.isfinite(row).all() or (row < 0).any():
-                raise ValueError("errors must be finite and non-negative")
+            if not np.isfinite(row).all() or (not signed and (row < 0).any()):
+                raise ValueError("errors must be finite, and non-negative unless signed")
         width = max((len(row) for row in rows), default=0)
         table = np.full((len(rows), width), np.nan)
         for index, row in enumerate(rows):
             table[index, : len(row)] = row
-        return cls(table, count, rms)
+        return cls(table, count, rms, signed)
 
 
 def _order_statistic(kept: np.ndarray, count: int, rank: int) -> float:
@@ -125,15 +141,59 @@ def _order_statistic(kept: np.ndarray, count: int, rank: int) -> float:
     return float(np.interp(rank - 1, positions, kept))
 
 
-def too_few_note(calibration: Calibration, levels: list[float]) -> str | None:
-    """A note naming the levels whose bounds were widened for lack of errors, or None."""
-    short = [level for level in levels if calibration.bound(level)[1]]
+def too_few_note(
+    calibration: Calibration | dict[float, Calibration], levels: list[float]
+) -> str | None:
+    """A note naming the levels whose bounds were widened for lack of errors, or None;
+    `calibration` is every level's, or each level's own (conformalized quantiles)."""
+    each = calibration if isinstance(calibration, dict) else dict.fromkeys(levels, calibration)
+    short = [level for level in levels if each[level].bound(level)[1]]
     if not short:
         return None
-    fewest = int(calibration.count.min())
+    fewest = min(int(each[level].count.min()) for level in short)
     listed = ", ".join(f"{level:g} %" for level in short)
+    widened = (
+        "the largest score, never narrower than the network's quantiles"
+        if each[short[0]].signed
+        else "the largest error or a normal fit to the errors, whichever is wider"
+    )
     return (
         f"only {fewest} calibration error(s) per horizon step, too few for an exact {listed} "
-        "bound; those bounds are widened to the largest error or a normal fit to the errors, "
-        "whichever is wider"
+        f"bound; those bounds are widened to {widened}"
     )
+
+
+def quantile_probabilities(levels: tuple[float, ...]) -> list[float]:
+    """The probabilities of the quantiles a network forecasts for `levels` (ascending): the
+    lower ones from the narrowest level to the widest, then the upper ones likewise.
+
+    Example:
+        >>> quantile_probabilities((80.0, 95.0))
+        [0.1, 0.025, 0.9, 0.975]
+    """
+    lower = [round((100 - level) / 200, 10) for level in levels]
+    return lower + [round(1 - tau, 10) for tau in lower]
+
+
+def initial_widths(spread: np.ndarray, levels: tuple[float, ...]) -> list[list[list[float]]]:
+    """`(2, levels, horizon)` where a network's quantiles start, as distances from the next
+    narrower band (from the forecast for the first): a normal distribution's with the standard
+    deviation `spread` `(horizon,)` of each step, on both sides."""
+    quantiles = [NormalDist().inv_cdf(0.5 + level / 200) for level in levels]
+    steps = np.diff([0.0, *quantiles])
+    side = (steps[:, None] * np.asarray(spread, dtype=np.float64)[None, :]).tolist()
+    return [side, side]
+
+
+def naive_spread(targets: list[np.ndarray], horizon: int) -> np.ndarray:
+    """`(horizon,)` the root mean square change of the series in `targets` over 1 to `horizon`
+    steps (NaN left out): the naive forecast's error, a first guess of the spread at each step
+    of the horizon (1 where no series is long enough)."""
+    spread = np.ones(horizon)
+    for step in range(1, horizon + 1):
+        changes = [target[step:] - target[:-step] for target in targets if len(target) > step]
+        values = np.concatenate(changes) if changes else np.empty(0)
+        values = values[np.isfinite(values)]
+        if len(values) and np.any(values):
+            spread[step - 1] = float(np.sqrt(np.mean(values**2)))
+    return spread

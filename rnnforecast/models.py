@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from rnnforecast.backend import import_keras
 from rnnforecast.baselines import baseline_weights
+from rnnforecast.intervals import initial_widths, quantile_probabilities
 from rnnforecast.plan import MemberPlan, Plan
 
 CELL_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
@@ -24,6 +27,9 @@ class ModelShape:
         horizon: steps forecast at once.
         known: columns of the `future` input, the values known over the horizon (0: no input).
         series: series a `series` id input can name (0: no input).
+        spread: per horizon step, a first guess of the forecast error's standard deviation
+            where the network forecasts (`intervals.naive_spread`): where its quantiles start,
+            with `intervals.method: quantile` (none: 1 per step).
     """
 
     lookback: int
@@ -31,12 +37,14 @@ class ModelShape:
     horizon: int
     known: int = 0
     series: int = 0
+    spread: tuple[float, ...] = ()
 
 
 def build_model(plan: Plan, member: MemberPlan, shape: ModelShape) -> Any:
     """The network of ensemble member `member`: a Keras model mapping a `window` `(batch,
     lookback, features)`, plus optionally the known `future` values `(batch, horizon, known)`
-    and a `series` index, to `(batch, horizon)`.
+    and a `series` index, to `(batch, horizon)`; with `intervals.method: quantile`, to `(batch,
+    horizon, 1 + 2 levels)`: the forecast, then each level's quantiles (`layers.QuantileBands`).
 
     Recurrent layers (stacked when `units` is a list, optionally bidirectional), joined by the
     flattened future values and a learned series vector when there are any, the hidden dense
@@ -52,7 +60,7 @@ def build_model(plan: Plan, member: MemberPlan, shape: ModelShape) -> Any:
     config = plan.config.model
     difference = plan.config.transform.difference
     keras = import_keras()
-    from rnnforecast.layers import CumulativeSum, TargetDifference, WindowLevel
+    from rnnforecast.layers import CumulativeSum, QuantileBands, TargetDifference, WindowLevel
 
     layers = keras.layers
     cell = getattr(layers, CELL_LAYERS[config.cell])
@@ -113,7 +121,48 @@ def build_model(plan: Plan, member: MemberPlan, shape: ModelShape) -> Any:
             name="linear",
         )(relative_target)
         forecast = layers.Add(name="add_level")([forecast, linear, level])
+    levels = plan.config.intervals.quantile_levels
+    if levels:
+        # Built last, so every other layer starts from the same weights as without it.
+        spread = np.asarray(shape.spread or [1.0] * horizon)
+        forecast = QuantileBands(initial_widths(spread, levels), name="quantiles")(
+            [forecast, hidden]
+        )
     return keras.Model(inputs, forecast, name=f"rnnforecast_{config.cell}")
+
+
+def training_loss(plan: Plan) -> tuple[Any, dict[str, Any]]:
+    """The per-window loss of the plan's networks and its keyword arguments: the point loss
+    (`training.loss`), plus the quantiles' pinball loss with `intervals.method: quantile`."""
+    keras = import_keras()
+    point = LOSSES[plan.config.training.loss]
+    levels = plan.config.intervals.quantile_levels
+    if not levels:
+        return keras.losses.get(point), {}
+    from rnnforecast.layers import point_quantile_loss
+
+    return point_quantile_loss, {"point": point, "taus": quantile_probabilities(levels)}
+
+
+def forecast_loss(plan: Plan) -> tuple[Any, dict[str, Any]]:
+    """The per-window loss of the networks' forecast alone and its keyword arguments: the
+    training loss without quantiles, else the point loss of the forecast channel."""
+    function, arguments = training_loss(plan)
+    if not arguments:
+        return function, arguments
+    from rnnforecast.layers import forecast_channel_loss
+
+    return forecast_channel_loss, {"point": arguments["point"]}
+
+
+def compiled_loss(plan: Plan) -> Any:
+    """The loss `compile` takes for the plan's networks."""
+    function, arguments = training_loss(plan)
+    if not arguments:
+        return function
+    from rnnforecast.layers import PointQuantileLoss
+
+    return PointQuantileLoss(**arguments)
 
 
 def compile_model(model: Any, plan: Plan) -> None:
@@ -121,4 +170,4 @@ def compile_model(model: Any, plan: Plan) -> None:
     keras = import_keras()
     training = plan.config.training
     optimizer = getattr(keras.optimizers, OPTIMIZERS[training.optimizer])
-    model.compile(optimizer=optimizer(learning_rate=plan.learning_rate), loss=LOSSES[training.loss])
+    model.compile(optimizer=optimizer(learning_rate=plan.learning_rate), loss=compiled_loss(plan))

@@ -116,8 +116,9 @@ def interval_levels(run: Run, levels: list[float] | None = None) -> tuple[float,
     """The interval levels to give: `levels` checked, or the run's own.
 
     Raises:
-        ConfigError: a level outside (0, 100), a level given twice, or levels asked of a run
-            that has no calibration to give them.
+        ConfigError: a level outside (0, 100), a level given twice, levels asked of a run
+            that has no calibration to give them, or levels whose quantiles its network was
+            not trained for.
     """
     if levels is None:
         return tuple(run.config.intervals.levels) if run.has_intervals else ()
@@ -138,6 +139,17 @@ def interval_levels(run: Run, levels: list[float] | None = None) -> tuple[float,
             "`intervals.levels: []`, or without a validation part to calibrate them on), so "
             "--level cannot be met. Use --no-intervals, or train again with "
             "`intervals.levels` and a validation part."
+        )
+    trained = run.quantile_levels
+    if trained and (untrained := sorted(set(levels) - set(trained))):
+        listed = ", ".join(f"{level:g}" for level in trained)
+        raise ConfigError(
+            f"{run.path}: the run's network forecasts the quantiles of the levels {listed} "
+            "only (`intervals.method: quantile`), so it cannot give "
+            f"{', '.join(f'{level:g}' for level in untrained)}. Ask for those levels, or "
+            "train again with the levels you need in `intervals.levels` (or with "
+            "`intervals.method: conformal`, which gives any level). "
+            f"Received: --level {' --level '.join(f'{level:g}' for level in levels)}."
         )
     return tuple(sorted(levels))
 

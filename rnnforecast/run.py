@@ -102,6 +102,7 @@ class Run:
     calibration: Calibration | None = None
     scales: dict[str, float] = field(default_factory=dict)
     blend: float = 0.0
+    conformity: dict[float, Calibration] = field(default_factory=dict)
 
     @property
     def config(self) -> Config:
@@ -110,8 +111,15 @@ class Run:
 
     @property
     def has_intervals(self) -> bool:
-        """Whether the saved forecaster was calibrated, so it can give interval bounds."""
-        return self.calibration is not None
+        """Whether the saved forecaster can give interval bounds: it was calibrated, or its
+        network forecasts quantiles."""
+        return self.calibration is not None or bool(self.quantile_levels)
+
+    @property
+    def quantile_levels(self) -> tuple[float, ...]:
+        """The levels whose quantiles the saved network forecasts, the only ones it can give
+        (none with `intervals.method: conformal`, or when the guard kept a baseline)."""
+        return self.config.intervals.quantile_levels if self.fallback is None else ()
 
     def load_forecaster(self) -> Forecaster:
         """The trained members (the final, refit ones when `training.refit` is on), ready to
@@ -143,7 +151,10 @@ class Run:
                 expected["future"] = (None, horizon, len(layout.known))
             if layout.series_ids is not None:
                 expected["series"] = (None,)
-            if shapes != expected or tuple(model.output_shape) != (None, horizon):
+            output = (None, horizon)
+            if self.config.intervals.quantile_levels:
+                output = (None, horizon, 1 + 2 * len(self.config.intervals.quantile_levels))
+            if shapes != expected or tuple(model.output_shape) != output:
                 raise RunError(
                     f"{path}: the model maps {model.input_shape} to {model.output_shape}, but "
                     f"{CONFIG_FILE} says lookback {lookback}, {layout.features} feature(s) and "
@@ -159,6 +170,8 @@ class Run:
             self.calibration,
             self.scales,
             self.blend,
+            self.config.intervals.quantile_levels,
+            self.conformity,
         )
 
     @property
@@ -276,6 +289,10 @@ def save_run(folder: Path, contents: RunContents) -> None:
             "calibration": None
             if forecaster.calibration is None
             else forecaster.calibration.to_dict(),
+            "conformity": {
+                f"{level:g}": calibration.to_dict()
+                for level, calibration in forecaster.conformity.items()
+            },
         },
     )
     (folder / CONFIG_FILE).write_text(dump_config(contents.config), encoding="utf-8")
@@ -443,7 +460,7 @@ def load_run(path: Path | str) -> Run:
         ) from None
     scaler = Scaler.from_dict(_read_json(folder / SCALER_FILE))
     split = _read_json(folder / SPLIT_FILE)
-    parts = _forecaster_parts(folder / FORECASTER_FILE, scaler, plan.horizon)
+    parts = _forecaster_parts(folder / FORECASTER_FILE, scaler, plan)
     run = Run(folder, plan, scaler, manifest, _read_json(folder / METRICS_FILE), split, *parts)
     members = [member_file(member.number) for member in plan.members]
     if unlisted := [name for name in members if name not in files]:
@@ -461,11 +478,13 @@ def load_run(path: Path | str) -> Run:
 
 
 def _forecaster_parts(
-    path: Path, scaler: Scaler, horizon: int
-) -> tuple[str | None, Calibration | None, dict[str, float], float]:
-    """The guard's fallback, the calibration, the series' scales and the guard's blend of
-    `forecaster.json`, checked: a damaged file is a run error, never a wrong forecast."""
+    path: Path, scaler: Scaler, plan: Plan
+) -> tuple[str | None, Calibration | None, dict[str, float], float, dict[float, Calibration]]:
+    """The guard's fallback, the calibration, the series' scales, the guard's blend and the
+    quantiles' conformity of `forecaster.json`, checked: a damaged file is a run error, never a
+    wrong forecast."""
     data = _read_json(path)
+    horizon = plan.horizon
     try:
         fallback = data["fallback"]
         if fallback is not None and fallback not in BASELINES:
@@ -481,17 +500,28 @@ def _forecaster_parts(
         calibration = None
         if data["calibration"] is not None:
             calibration = Calibration.from_dict(data["calibration"])
+        # Runs of earlier versions record no conformity: they have no quantiles.
+        conformity = {
+            float(level): Calibration.from_dict(item)
+            for level, item in data.get("conformity", {}).items()
+        }
+        if not set(conformity) <= set(plan.config.intervals.quantile_levels):
+            raise ValueError(
+                f"`conformity` covers levels {sorted(conformity)} that the network forecasts "
+                "no quantiles for"
+            )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise RunError(
             f"{path}: malformed ({type(error).__name__}: {str(error)[:200]}). The run "
             "directory is damaged; train the run again."
         ) from None
-    if calibration is not None and calibration.steps != horizon:
+    steps = [item.steps for item in (calibration, *conformity.values()) if item is not None]
+    if any(count != horizon for count in steps):
         raise RunError(
-            f"{path}: the calibration covers {calibration.steps} step(s), but {CONFIG_FILE} "
+            f"{path}: the calibration covers {steps[0]} step(s), but {CONFIG_FILE} "
             f"says horizon {horizon}. The run directory was edited or mixed up; train again."
         )
-    return fallback, calibration, scales, float(blend)
+    return fallback, calibration, scales, float(blend), conformity
 
 
 def _read_manifest(folder: Path) -> dict[str, Any] | None:

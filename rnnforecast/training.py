@@ -30,6 +30,7 @@ from rnnforecast.fitting import (
     replica_count,
 )
 from rnnforecast.forecaster import Forecaster, InputLayout, Member, feature_matrix
+from rnnforecast.intervals import naive_spread
 from rnnforecast.models import ModelShape
 from rnnforecast.panels import series_panels
 from rnnforecast.plan import MemberPlan, Plan, make_plan
@@ -300,6 +301,10 @@ def fit_forecaster(
         layout = InputLayout.of(plan, scaler)
         matrices = [feature_matrix(series, dataset, scaler, layout) for series in dataset.series]
         values = np.concatenate(matrices)
+        spread = ()
+        if plan.config.intervals.quantile_levels:
+            trained = [m[: p.train_end, 0] for m, p in zip(matrices, points, strict=True)]
+            spread = tuple(naive_spread(trained, plan.horizon).tolist())
     keys = [series_key(series.id) for series in dataset.series]
     series_ids = None
     if layout.series_ids is not None:
@@ -319,7 +324,14 @@ def fit_forecaster(
             PackWork(
                 plan,
                 group,
-                ModelShape(lookback, layout.features, plan.horizon, len(layout.known), len(keys)),
+                ModelShape(
+                    lookback,
+                    layout.features,
+                    plan.horizon,
+                    len(layout.known),
+                    len(keys),
+                    spread,
+                ),
                 training,
                 validation,
                 None if epochs is None else [epochs[number - 1] for number in numbers],
@@ -381,7 +393,13 @@ def fit_forecaster(
                 network.set_weights(arrays)
             _keep(fitted, work, pack, summaries, histories)
     ordered = [fitted[member.number] for member in plan.members]
-    forecaster = Forecaster([item[0] for item in ordered], scaler, plan.horizon, layout)
+    forecaster = Forecaster(
+        [item[0] for item in ordered],
+        scaler,
+        plan.horizon,
+        layout,
+        quantiles=plan.config.intervals.quantile_levels,
+    )
     return Fitted(
         forecaster,
         [item[1] for item in ordered],
@@ -576,6 +594,7 @@ def refit(
         fallback=holdout.forecaster.fallback,
         blend=holdout.forecaster.blend,
         calibration=holdout.forecaster.calibration,
+        conformity=holdout.forecaster.conformity,
     )
     scales = series_scales(forecaster, dataset, [len(series) for series in dataset.series])
     return replace(fitted, forecaster=replace(forecaster, scales=scales))

@@ -40,19 +40,24 @@ class Assessment:
         validation: MASE of the network (`model`), the blend (with `model.guard_blend`) and
             each baseline on the validation windows (empty without validation windows).
         windows: how many validation windows they were scored on.
-        calibration: the errors the interval bounds come from; None when there were none.
+        calibration: the errors the interval bounds come from (per level: the scores of
+            conformalized quantiles); None when there were none.
         calibration_origins: `"validation"` (the errors of the network, or of its blend, on
-            the validation windows) or `"history"` (a baseline's errors at every origin before
-            the test part).
+            the validation windows), `"history"` (a baseline's errors at every origin before
+            the test part) or `"none"`.
         notes: what a user should know (too few errors, no validation part).
+        bands: how the bounds are made: `"conformal"` (a calibrated error bound around the
+            forecast), `"quantile"` (the network's quantiles as trained) or
+            `"conformalized_quantile"` (moved by their calibration); `"none"` without bounds.
     """
 
     choice: str
     validation: dict[str, float]
     windows: int
-    calibration: Calibration | None
+    calibration: Calibration | dict[float, Calibration] | None
     calibration_origins: str
     notes: tuple[str, ...]
+    bands: str = "conformal"
 
     def summary(self, guard: bool, margin: float) -> dict[str, Any]:
         """What `metrics.json` records of it."""
@@ -65,13 +70,20 @@ class Assessment:
                 "windows": self.windows,
             },
             "calibration": {
+                "bands": self.bands,
                 "origins": self.calibration_origins,
-                "errors_per_step": None
-                if self.calibration is None
-                else int(self.calibration.count.min()),
+                "errors_per_step": self.errors_per_step,
                 "notes": list(self.notes),
             },
         }
+
+    @property
+    def errors_per_step(self) -> int | None:
+        """The fewest calibration errors of a horizon step (None without a calibration)."""
+        if self.calibration is None:
+            return None
+        each = self.calibration if isinstance(self.calibration, dict) else {0: self.calibration}
+        return min(int(calibration.count.min()) for calibration in each.values())
 
 
 def assess(
@@ -121,7 +133,10 @@ def assess(
         forecaster = replace(forecaster, fallback=choice)
     levels = plan.config.intervals.levels
     if not levels:
-        return forecaster, Assessment(choice, validation, windows, None, "none", ())
+        return forecaster, Assessment(choice, validation, windows, None, "none", (), "none")
+    quantiles = forecaster.fallback is None and bool(forecaster.quantiles)
+    if quantiles and not plan.config.intervals.conformalize:
+        return forecaster, Assessment(choice, validation, windows, None, "none", (), "quantile")
     if forecaster.fallback is not None or baseline_only:
         # A baseline fits nothing: its forecasts from every origin before the test part are
         # honest. A network, blended or not, is calibrated on its validation windows only.
@@ -135,17 +150,40 @@ def assess(
     else:
         where = "validation"
     if sum(len(positions) for positions in origins) == 0:
-        notes.append(
-            "no validation windows (`split.validation` is 0 or too short), so there are no "
-            "out-of-sample errors to calibrate prediction intervals on: none are given"
+        if quantiles:
+            notes.append(
+                "no validation windows (`split.validation` is 0 or too short) to conformalize "
+                "the network's quantiles on: the bands are its quantiles as trained, which "
+                "may cover less than their levels out of sample"
+            )
+            bands = "quantile"
+        else:
+            notes.append(
+                "no validation windows (`split.validation` is 0 or too short), so there are "
+                "no out-of-sample errors to calibrate prediction intervals on: none are given"
+            )
+            bands = "none"
+        return forecaster, Assessment(
+            choice, validation, windows, None, "none", tuple(notes), bands
         )
-        return forecaster, Assessment(choice, validation, windows, None, "none", tuple(notes))
-    calibration = Calibration.from_errors(scaled_errors(forecaster, dataset, origins))
+    calibration: Calibration | dict[float, Calibration]
+    if quantiles:
+        scores = quantile_scores(forecaster, dataset, origins, tuple(levels))
+        calibration = {
+            level: Calibration.from_errors(scores[level], signed=True) for level in levels
+        }
+        forecaster = replace(forecaster, conformity=calibration)
+        bands = "conformalized_quantile"
+    else:
+        calibration = Calibration.from_errors(scaled_errors(forecaster, dataset, origins))
+        forecaster = replace(forecaster, calibration=calibration)
+        bands = "conformal"
     note = too_few_note(calibration, levels)
     if note:
         notes.append(note)
-    forecaster = replace(forecaster, calibration=calibration)
-    return forecaster, Assessment(choice, validation, windows, calibration, where, tuple(notes))
+    return forecaster, Assessment(
+        choice, validation, windows, calibration, where, tuple(notes), bands
+    )
 
 
 def guard_choice(validation: dict[str, float], margin: float) -> str:
@@ -199,13 +237,40 @@ def scaled_errors(
     no place in that space, <= 0 under `transform.log`, and where `data.missing` filled it:
     the calibration leaves both out)."""
     forecast = forecaster.forecast(dataset, origins)
+    return np.abs(_scaled_gaps(forecaster, dataset, origins, forecast.point, forecast.point))
+
+
+def quantile_scores(
+    forecaster: Forecaster, dataset: Dataset, origins: list[np.ndarray], levels: tuple[float, ...]
+) -> dict[float, np.ndarray]:
+    """Per level, `(windows, horizon)` how far each actual fell outside the band of the
+    network's quantiles from `origins` (negative: inside, by as much), in the space the
+    network forecasts in, divided by each series' scale (NaN as in `scaled_errors`)."""
+    forecast = forecaster.forecast(dataset, origins, levels)
+    return {
+        level: _scaled_gaps(forecaster, dataset, origins, lower, upper)
+        for level, (lower, upper) in forecast.intervals.items()
+    }
+
+
+def _scaled_gaps(
+    forecaster: Forecaster,
+    dataset: Dataset,
+    origins: list[np.ndarray],
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> np.ndarray:
+    """`(windows, horizon)` how far each actual lies outside `[lower, upper]` (negative
+    inside), both `(windows, horizon)` in original units, in the space the network forecasts
+    in and divided by the series' scale: with `lower == upper`, the signed error."""
     horizon = forecaster.horizon
-    rows = []
-    for index, (series, positions) in enumerate(zip(dataset.series, origins, strict=True)):
+    transform = forecaster.scaler.transform_target
+    rows, start = [], 0
+    for series, positions in zip(dataset.series, origins, strict=True):
         key = series_key(series.id)
-        actual = series.observed_target[positions[:, None] + np.arange(horizon)]
-        mine = forecast.series == index
-        transform = forecaster.scaler.transform_target
-        error = transform(key, actual) - transform(key, forecast.point[mine])
-        rows.append(np.abs(error) / forecaster.scales[key])
-    return np.concatenate(rows)
+        mine = slice(start, start + len(positions))
+        start = mine.stop
+        actual = transform(key, series.observed_target[positions[:, None] + np.arange(horizon)])
+        gap = np.maximum(transform(key, lower[mine]) - actual, actual - transform(key, upper[mine]))
+        rows.append(gap / forecaster.scales[key])
+    return np.concatenate(rows) if rows else np.empty((0, horizon))

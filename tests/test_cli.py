@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import typer
@@ -566,6 +567,89 @@ def test_backtest_scores_the_intervals_of_every_fold(tmp_path: Path):
 
     summary = json.loads((tmp_path / "bt" / "backtest.json").read_text())
     assert "intervals" in summary["overall"] and "intervals" in summary["folds"][1]
+
+
+QUANTILE = ["--set", "intervals.method=quantile", "--set", "model.guard=false"]
+
+
+def test_quantile_bands_from_train_to_predict_with_the_points_of_conformal(tmp_path: Path):
+    """The network's own quantiles, conformalized and refit: ordered bounds in every file,
+    the trained levels only, and the same point forecasts as the conformal method."""
+    import json
+
+    run = tmp_path / "quantile"
+    result = invoke("train", "--run-dir", run, *TINY, *QUANTILE, *REFIT)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["calibration"]["bands"] == "conformalized_quantile"
+    assert metrics["calibration"]["origins"] == "validation"
+    assert set(metrics["intervals"]["95"]["model"]) == {"coverage", "width", "msis"}
+    saved = json.loads((run / "forecaster.json").read_text())
+    assert sorted(saved["conformity"]) == ["80", "95"] and saved["calibration"] is None
+    pairs = pd.read_csv(run / "forecast_test.csv")
+    assert (pairs["lower_95"] <= pairs["lower_80"]).all()
+    assert (pairs["lower_80"] <= pairs["forecast"]).all()
+    assert (pairs["forecast"] <= pairs["upper_80"]).all()
+    assert (pairs["upper_80"] <= pairs["upper_95"]).all()
+    assert (pairs["upper_95"] > pairs["lower_95"]).all()
+    table = read_stdout_table(invoke("predict", run, "--level", "95"))
+    assert table.columns.tolist() == ["step", "forecast", "lower_95", "upper_95"]
+    output = tmp_path / "f.csv"
+    assert_clean_error(
+        invoke("predict", run, "--level", "90", "-o", output),
+        3,
+        "forecasts the quantiles of the levels 80, 95 only (`intervals.method: quantile`), so "
+        "it cannot give 90",
+    )
+    assert not output.exists()
+    conformal = tmp_path / "conformal"
+    result = invoke("train", "--run-dir", conformal, *TINY, *REFIT, "--set", "model.guard=false")
+    assert result.exit_code == 0, result.output
+    same = pd.read_csv(conformal / "forecast_test.csv")
+    pd.testing.assert_series_equal(same["forecast"], pairs["forecast"])
+    assert not np.allclose(same["upper_95"], pairs["upper_95"])
+
+
+def test_quantile_bands_as_trained_without_conformalizing_and_in_backtests(tmp_path: Path):
+    import json
+
+    run = tmp_path / "raw"
+    result = invoke(
+        "train", "--run-dir", run, *TINY, *QUANTILE, "--set", "intervals.conformalize=false"
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["calibration"]["bands"] == "quantile"
+    assert metrics["calibration"]["errors_per_step"] is None
+    assert json.loads((run / "forecaster.json").read_text())["conformity"] == {}
+    table = read_stdout_table(invoke("predict", run))
+    assert (table["lower_95"] < table["lower_80"]).all()
+    assert (table["upper_80"] < table["upper_95"]).all()
+    result = invoke(
+        "backtest",
+        "--output-dir",
+        tmp_path / "bt",
+        "--folds",
+        "2",
+        "--no-refit",
+        *TINY,
+        *QUANTILE,
+        "-q",
+    )
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(tmp_path / "bt" / "backtest.csv")
+    assert (pairs["lower_95"] <= pairs["lower_80"]).all()
+    assert (pairs["upper_80"] <= pairs["upper_95"]).all()
+
+
+def test_conformalize_off_needs_the_quantile_method(tmp_path: Path):
+    result = invoke(
+        "train", "--run-dir", tmp_path / "run", *TINY, "--set", "intervals.conformalize=false"
+    )
+    assert_clean_error(
+        result, 3, "intervals: `conformalize: false` applies to `method: quantile` only"
+    )
+    assert not (tmp_path / "run").exists()
 
 
 def test_an_empty_config_file_is_a_config_error(tmp_path: Path):

@@ -1,7 +1,9 @@
 """Conformal calibration: the rank rule, too few errors, and coverage on series of known noise
-(with a stand-in model, so the intervals are checked apart from any training)."""
+(with stand-in models, so the intervals are checked apart from any training); a network's
+quantiles and their conformalization."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,7 +12,14 @@ import pytest
 from rnnforecast.data import Dataset, Series
 from rnnforecast.evaluation import score_part
 from rnnforecast.forecaster import Forecaster, InputLayout, Member
-from rnnforecast.intervals import MAX_KEPT_ERRORS, Calibration, too_few_note
+from rnnforecast.intervals import (
+    MAX_KEPT_ERRORS,
+    Calibration,
+    initial_widths,
+    naive_spread,
+    quantile_probabilities,
+    too_few_note,
+)
 from rnnforecast.scaling import Scaler, series_key
 from rnnforecast.splitting import SplitPoints
 from rnnforecast.validation import assess
@@ -140,3 +149,105 @@ def test_bounds_are_asymmetric_under_the_log_and_never_cross():
     assert (low95 <= low80).all() and (low80 <= forecast.point).all()
     assert (forecast.point <= high80).all() and (high80 <= high95).all()
     assert (low95 > 0).all(), "a positive series keeps positive bounds"
+
+
+def test_signed_scores_give_a_bound_that_can_narrow_a_band():
+    scores = -np.arange(1.0, 101.0)[:, None]  # every actual inside its band, by 1 to 100
+    calibration = Calibration.from_errors(scores, signed=True)
+    bound, short = calibration.bound(80)
+    assert not short and bound[0] == -20.0  # rank ceil(101 * 0.8) = 81 of the sorted scores
+    restored = Calibration.from_dict(calibration.to_dict())
+    assert restored.signed and restored.bound(80)[0][0] == -20.0
+    # Too few scores for the level: the largest score, but never a narrower band than trained.
+    few = Calibration.from_errors(np.array([[-3.0], [-2.0]]), signed=True)
+    assert few.bound(95) == (pytest.approx([0.0]), True)
+    assert Calibration.from_errors(np.array([[-3.0], [2.0]]), signed=True).bound(95)[0][0] == 2.0
+    note = too_few_note({80.0: calibration, 95.0: few}, [80.0, 95.0])
+    assert note is not None and "only 2 calibration error(s)" in note and "80 %" not in note
+    unsigned = calibration.to_dict() | {"signed": False}
+    with pytest.raises(ValueError, match="non-negative unless signed"):
+        Calibration.from_dict(unsigned)
+
+
+def test_quantile_probabilities_widths_and_the_naive_spread():
+    assert quantile_probabilities((50.0, 90.0)) == [0.25, 0.05, 0.75, 0.95]
+    widths = np.array(initial_widths(np.array([1.0, 2.0]), (80.0, 95.0)))
+    assert widths.shape == (2, 2, 2)
+    np.testing.assert_allclose(widths[0].cumsum(axis=0)[-1], [1.96, 3.92], rtol=1e-3)
+    walk = np.cumsum(np.random.default_rng(0).normal(size=20_000))
+    spread = naive_spread([walk, np.array([1.0])], horizon=4)
+    # A random walk's change over k steps has the standard deviation sqrt(k).
+    np.testing.assert_allclose(spread, np.sqrt([1, 2, 3, 4]), rtol=0.05)
+    assert naive_spread([np.array([5.0])], 2).tolist() == [1.0, 1.0]
+
+
+class NarrowQuantileModel:
+    """Stands in for a Keras model that forecasts quantiles: the training mean (0 scaled) and,
+    for the levels 80 and 95, bands of half-width 0.1 and 0.2 in scaled units, far too narrow
+    for unit noise."""
+
+    def __init__(self, horizon: int) -> None:
+        self.horizon = horizon
+
+    def predict(self, inputs: dict[str, np.ndarray], **_: object) -> np.ndarray:
+        output = np.zeros((len(inputs["window"]), self.horizon, 5), dtype="float32")
+        output[..., 1:] = [-0.1, -0.2, 0.1, 0.2]
+        return output
+
+
+@pytest.mark.parametrize("conformalize", [True, False])
+def test_conformalized_quantiles_cover_close_to_nominal(conformalize: bool):
+    """White noise and quantiles much too narrow: conformalized on the validation part they
+    cover about 80 % and 95 % of test points; as trained they cover far less."""
+    sigmas = {"calm": 1.0, "wild": 10.0}
+    dataset = noise_dataset(sigmas, length=4000)
+    points = [SplitPoints(1500, 2000, 4000)] * 2
+    plan = plan_of(
+        "model.guard=false",
+        "window.horizon=3",
+        "window.lookback=4",
+        "intervals.method=quantile",
+        f"intervals.conformalize={str(conformalize).lower()}",
+    )
+    scaler = Scaler.fit("standard", {series_key(s.id): s.values[:1500] for s in dataset.series})
+    forecaster = Forecaster(
+        [Member(NarrowQuantileModel(3), 4)], scaler, 3, InputLayout(), quantiles=(80.0, 95.0)
+    )
+    forecaster, assessment = assess(forecaster, dataset, points, plan, baseline_only=False)
+    expected = "conformalized_quantile" if conformalize else "quantile"
+    assert assessment.bands == expected
+    assert assessment.summary(False, 0)["calibration"]["bands"] == expected
+    assert sorted(forecaster.conformity) == ([80.0, 95.0] if conformalize else [])
+    scored = score_part(forecaster, dataset, [(2000, 4000)] * 2, [1500] * 2, levels=(80, 95))
+    for level in (80, 95):
+        lower, upper = scored.model.intervals[level]
+        coverage = ((scored.actual >= lower) & (scored.actual <= upper)).mean()
+        if conformalize:
+            assert abs(coverage - level / 100) < 0.03, (level, coverage)
+        else:
+            assert coverage < 0.2, (level, coverage)
+    with pytest.raises(ValueError, match="no quantiles for levels"):
+        forecaster.forecast(dataset, [np.array([2000])] * 2, levels=(90,))
+
+
+def test_quantile_bands_move_with_the_guards_blend():
+    """A blended forecaster shifts the network's bands by as much as the blend moves its
+    forecast, so the band keeps its width around the blended forecast."""
+    dataset = noise_dataset({"only": 1.0}, length=400)
+    scaler = Scaler("none", {"only": [0.0]}, {"only": [1.0]})
+    network = Forecaster(
+        [Member(NarrowQuantileModel(3), 4)],
+        scaler,
+        3,
+        InputLayout(),
+        scales={"only": 1.0},
+        quantiles=(80.0, 95.0),
+    )
+    origins = [np.array([100, 200])]
+    alone = network.forecast(dataset, origins, levels=(80, 95))
+    blended = replace(network, blend=0.5).forecast(dataset, origins, levels=(80, 95))
+    assert not np.allclose(blended.point, alone.point)
+    for level, half in ((80, 0.1), (95, 0.2)):
+        lower, upper = blended.intervals[level]
+        np.testing.assert_allclose(upper - blended.point, half, rtol=1e-5)
+        np.testing.assert_allclose(blended.point - lower, half, rtol=1e-5)

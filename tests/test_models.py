@@ -144,3 +144,65 @@ def test_differencing_forecasts_changes_summed_onto_the_last_value():
     window = np.array([[[1.0], [2.0], [4.0], [7.0]]], dtype="float32")
     # A change of +1 per step from the last value 7: the running sum is 8, 9, 10.
     assert model.predict({"window": window}, verbose=0).tolist() == [[8.0, 9.0, 10.0]]
+
+
+def test_quantile_bands_never_cross_and_start_from_the_spread():
+    plan = plan_of("intervals.method=quantile", "intervals.levels=[50, 80, 95]")
+    model = built(plan, ModelShape(6, 1, 3, spread=(1.0, 2.0, 3.0)))
+    window = np.random.default_rng(0).normal(size=(4, 6, 1)).astype("float32")
+    output = model.predict({"window": window}, verbose=0)
+    assert output.shape == (4, 3, 7)  # the forecast, 3 lower and 3 upper quantiles
+    point, lower, upper = output[..., 0], output[..., 1:4], output[..., 4:]
+    # Lower quantiles from the narrowest level down, upper ones up: never crossing.
+    assert (np.diff(lower, axis=-1) < 0).all() and (np.diff(upper, axis=-1) > 0).all()
+    assert (lower[..., 0] < point).all() and (upper[..., 0] > point).all()
+    # Untrained, each band is a normal distribution's with the spread of its step.
+    np.testing.assert_allclose(upper[..., 2] - point, [[1.96, 3.92, 5.88]] * 4, rtol=1e-3)
+    np.testing.assert_allclose(point - lower[..., 1], [[1.2816, 2.5631, 3.8447]] * 4, rtol=1e-3)
+
+
+def test_quantiles_leave_the_forecast_and_its_training_unchanged():
+    """The quantile head is built last and holds the forecast constant for its gradient: the
+    same seed gives the same forecast, before and after a training step."""
+    from rnnforecast.backend import seed_everything
+
+    rng = np.random.default_rng(1)
+    window = rng.normal(size=(16, 6, 1)).astype("float32")
+    target = rng.normal(size=(16, 3)).astype("float32")
+    forecasts = []
+    for method in ("conformal", "quantile"):
+        plan = plan_of(f"intervals.method={method}")
+        seed_everything(7)
+        model = built(plan, ModelShape(6, 1, 3))
+        compile_model(model, plan)
+        model.fit({"window": window}, target, epochs=3, batch_size=8, shuffle=False, verbose=0)
+        output = model.predict({"window": window}, verbose=0)
+        forecasts.append(output if method == "conformal" else output[..., 0])
+    np.testing.assert_allclose(forecasts[1], forecasts[0], rtol=1e-6, atol=1e-6)
+
+
+def test_the_quantile_loss_adds_the_pinball_loss_to_the_point_loss():
+    from rnnforecast.layers import point_quantile_loss
+
+    y_true = np.array([[1.0, 2.0]], dtype="float32")
+    # Forecast 1 and 2 (no point error), lower quantile (tau 0.1) 0 and 3, upper (0.9) 4 and 2.
+    y_pred = np.array([[[1.0, 0.0, 4.0], [2.0, 3.0, 2.0]]], dtype="float32")
+    loss = np.asarray(point_quantile_loss(y_true, y_pred, "mean_squared_error", [0.1, 0.9]))
+    # Pinball, lower: 0.1 * 1 (above by 1), 0.9 * 1 (actual 2 below the lower quantile 3);
+    # upper: 0.1 * 3 (below the upper quantile 4 by 3), 0.
+    assert loss.tolist() == pytest.approx([(0.1 + 0.9 + 0.1 * 3 + 0) / 4])
+
+
+def test_a_quantile_model_saves_and_loads(tmp_path: Path):
+    plan = plan_of("intervals.method=quantile", "window.lookback=4")
+    model = built(plan, ModelShape(4, 1, 3, spread=(0.5, 0.5, 0.5)))
+    (tmp_path / "models").mkdir()
+    model.save(tmp_path / member_file(1))
+    window = np.random.default_rng(0).normal(size=(2, 4, 1)).astype("float32")
+    scaler = Scaler("none", {"": [0.0]}, {"": [1.0]})
+    forecaster = Run(tmp_path, plan, scaler, {}, {}, {}).load_forecaster()
+    assert forecaster.quantiles == (80.0, 95.0)
+    np.testing.assert_allclose(
+        forecaster.members[0].model.predict({"window": window}, verbose=0),
+        model.predict({"window": window}, verbose=0),
+    )

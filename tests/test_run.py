@@ -380,6 +380,16 @@ def test_a_blend_weight_outside_0_to_1_is_a_damaged_run(tiny_run, tmp_path: Path
         load_run(reseal(copy))
 
 
+def test_conformity_for_levels_without_quantiles_is_a_damaged_run(tiny_run, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run.path, copy)
+    data = json.loads((copy / "forecaster.json").read_text())
+    data["conformity"] = {"80": data["calibration"]}  # a conformal run forecasts no quantiles
+    (copy / "forecaster.json").write_text(json.dumps(data))
+    with pytest.raises(RunError, match=r"forecaster.json: malformed .*no quantiles for"):
+        load_run(reseal(copy))
+
+
 def test_a_forecaster_file_of_an_earlier_version_has_no_blend(tiny_run, tmp_path: Path):
     copy = tmp_path / "copy"
     shutil.copytree(tiny_run.path, copy)

@@ -351,7 +351,8 @@ def predict(
         typer.Option(
             "--level",
             help="Interval level in percent (repeatable), instead of the run's "
-            "`intervals.levels`; adds lower_<L> and upper_<L> columns.",
+            "`intervals.levels`; adds lower_<L> and upper_<L> columns. A run trained with "
+            "`intervals.method: quantile` gives the levels it was trained for only.",
         ),
     ] = None,
     no_intervals: Annotated[

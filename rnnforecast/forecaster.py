@@ -164,7 +164,8 @@ class Forecaster:
                 else self._quantile_reach(keys, origins, quantiles, levels)
             )
             bounds = self._bounds(keys, origins, scaled, point, reach)
-            forecast = replace(forecast, intervals=bounds)
+            chosen = {level: bounds[level] for level in sorted(levels)}
+            forecast = replace(forecast, intervals=chosen)
         return forecast
 
     def _network(
@@ -293,20 +294,22 @@ class Forecaster:
         quantiles: np.ndarray,
         levels: tuple[float, ...],
     ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
-        """Per level, the scaled bounds `(windows, steps)`: the network's quantiles of that
-        level, each moved out by its conformity bound times the series' scale (in, when the
-        bound is negative)."""
+        """Per trained level (every one, whichever `levels` are asked for, so that a level's
+        bounds do not depend on which others are asked for), the scaled bounds `(windows,
+        steps)`: the network's quantiles of that level, each moved out by its conformity bound
+        times the series' scale (in, when the bound is negative; not at all at a step without
+        scores)."""
         untrained = sorted(set(levels) - set(self.quantiles))
         if untrained:
             raise ValueError(f"the network forecasts no quantiles for levels {untrained}")
         count = len(self.quantiles)
         scale = self._window_scales(keys, origins)
         reach = {}
-        for level in levels:
-            index = self.quantiles.index(level)
+        for index, level in enumerate(self.quantiles):
             lower, upper = quantiles[..., index], quantiles[..., count + index]
             if level in self.conformity:
                 bound, _ = self.conformity[level].bound(level)
+                bound = np.nan_to_num(bound, nan=0.0)
                 shift = bound[None, : lower.shape[1]] * scale[:, None]
                 lower, upper = lower - shift, upper + shift
             reach[level] = (lower, upper)

@@ -289,10 +289,11 @@ def save_run(folder: Path, contents: RunContents) -> None:
             "calibration": None
             if forecaster.calibration is None
             else forecaster.calibration.to_dict(),
-            "conformity": {
-                f"{level:g}": calibration.to_dict()
+            # A list, not an object keyed by level: a key would round the level to text.
+            "conformity": [
+                {"level": level, **calibration.to_dict()}
                 for level, calibration in forecaster.conformity.items()
-            },
+            ],
         },
     )
     (folder / CONFIG_FILE).write_text(dump_config(contents.config), encoding="utf-8")
@@ -501,26 +502,30 @@ def _forecaster_parts(
         if data["calibration"] is not None:
             calibration = Calibration.from_dict(data["calibration"])
         # Runs of earlier versions record no conformity: they have no quantiles.
-        conformity = {
-            float(level): Calibration.from_dict(item)
-            for level, item in data.get("conformity", {}).items()
-        }
-        if not set(conformity) <= set(plan.config.intervals.quantile_levels):
-            raise ValueError(
-                f"`conformity` covers levels {sorted(conformity)} that the network forecasts "
-                "no quantiles for"
-            )
+        conformity = {}
+        for item in data.get("conformity", []):
+            level = float(item["level"])
+            if level not in plan.config.intervals.quantile_levels or level in conformity:
+                raise ValueError(
+                    f"`conformity` covers level {level:g}, which the network forecasts no "
+                    "quantiles for, or covers it twice"
+                )
+            conformity[level] = Calibration.from_dict(item)
+            if not conformity[level].signed:
+                raise ValueError(f"`conformity` of level {level:g} must hold signed scores")
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise RunError(
             f"{path}: malformed ({type(error).__name__}: {str(error)[:200]}). The run "
             "directory is damaged; train the run again."
         ) from None
-    steps = [item.steps for item in (calibration, *conformity.values()) if item is not None]
-    if any(count != horizon for count in steps):
-        raise RunError(
-            f"{path}: the calibration covers {steps[0]} step(s), but {CONFIG_FILE} "
-            f"says horizon {horizon}. The run directory was edited or mixed up; train again."
-        )
+    named = {"the calibration": calibration}
+    named.update({f"the conformity of level {level:g}": item for level, item in conformity.items()})
+    for name, item in named.items():
+        if item is not None and item.steps != horizon:
+            raise RunError(
+                f"{path}: {name} covers {item.steps} step(s), but {CONFIG_FILE} says horizon "
+                f"{horizon}. The run directory was edited or mixed up; train again."
+            )
     return fallback, calibration, scales, float(blend), conformity
 
 

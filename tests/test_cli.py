@@ -585,7 +585,8 @@ def test_quantile_bands_from_train_to_predict_with_the_points_of_conformal(tmp_p
     assert metrics["calibration"]["origins"] == "validation"
     assert set(metrics["intervals"]["95"]["model"]) == {"coverage", "width", "msis"}
     saved = json.loads((run / "forecaster.json").read_text())
-    assert sorted(saved["conformity"]) == ["80", "95"] and saved["calibration"] is None
+    assert [item["level"] for item in saved["conformity"]] == [80, 95]
+    assert saved["calibration"] is None
     pairs = pd.read_csv(run / "forecast_test.csv")
     assert (pairs["lower_95"] <= pairs["lower_80"]).all()
     assert (pairs["lower_80"] <= pairs["forecast"]).all()
@@ -594,6 +595,9 @@ def test_quantile_bands_from_train_to_predict_with_the_points_of_conformal(tmp_p
     assert (pairs["upper_95"] > pairs["lower_95"]).all()
     table = read_stdout_table(invoke("predict", run, "--level", "95"))
     assert table.columns.tolist() == ["step", "forecast", "lower_95", "upper_95"]
+    # A level's bounds do not depend on which other levels are asked for.
+    both = read_stdout_table(invoke("predict", run))
+    pd.testing.assert_frame_equal(table, both[table.columns])
     output = tmp_path / "f.csv"
     assert_clean_error(
         invoke("predict", run, "--level", "90", "-o", output),
@@ -621,7 +625,7 @@ def test_quantile_bands_as_trained_without_conformalizing_and_in_backtests(tmp_p
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["calibration"]["bands"] == "quantile"
     assert metrics["calibration"]["errors_per_step"] is None
-    assert json.loads((run / "forecaster.json").read_text())["conformity"] == {}
+    assert json.loads((run / "forecaster.json").read_text())["conformity"] == []
     table = read_stdout_table(invoke("predict", run))
     assert (table["lower_95"] < table["lower_80"]).all()
     assert (table["upper_80"] < table["upper_95"]).all()
@@ -640,6 +644,15 @@ def test_quantile_bands_as_trained_without_conformalizing_and_in_backtests(tmp_p
     pairs = pd.read_csv(tmp_path / "bt" / "backtest.csv")
     assert (pairs["lower_95"] <= pairs["lower_80"]).all()
     assert (pairs["upper_80"] <= pairs["upper_95"]).all()
+
+
+def test_quantile_levels_keep_every_digit_through_the_run_directory(tmp_path: Path):
+    run = tmp_path / "run"
+    levels = "intervals.levels=[12.3456789, 12.34568, 90]"
+    result = invoke("train", "--run-dir", run, *TINY, *QUANTILE, "--set", levels)
+    assert result.exit_code == 0, result.output
+    table = read_stdout_table(invoke("predict", run, "--level", "12.3456789"))
+    assert table.shape[1] == 4 and (table.iloc[:, 2] <= table["forecast"]).all()
 
 
 def test_conformalize_off_needs_the_quantile_method(tmp_path: Path):

@@ -384,10 +384,59 @@ def test_conformity_for_levels_without_quantiles_is_a_damaged_run(tiny_run, tmp_
     copy = tmp_path / "copy"
     shutil.copytree(tiny_run.path, copy)
     data = json.loads((copy / "forecaster.json").read_text())
-    data["conformity"] = {"80": data["calibration"]}  # a conformal run forecasts no quantiles
+    # A conformal run forecasts no quantiles.
+    data["conformity"] = [{"level": 80, **data["calibration"], "signed": True}]
     (copy / "forecaster.json").write_text(json.dumps(data))
     with pytest.raises(RunError, match=r"forecaster.json: malformed .*no quantiles for"):
         load_run(reseal(copy))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda item: item.update(signed=False),
+            "non-negative unless signed|level 80 must hold signed scores",
+        ),
+        (
+            lambda item: item.update(signed=False, errors=[[] for _ in item["errors"]]),
+            "level 80 must hold signed scores",
+        ),
+        (lambda item: item.update(level=90), "covers level 90, which the network forecasts no"),
+        (
+            lambda item: item.update(count=item["count"][:2], rms=item["rms"][:2]),
+            r"the conformity of level 80 covers 2 step\(s\), but config.yaml says horizon 4",
+        ),
+    ],
+)
+def test_a_damaged_conformity_is_a_damaged_run(tmp_path: Path, edit, message):
+    from rnnforecast.config_file import load_config
+    from rnnforecast.training import train
+    from tests.conftest import TINY_OVERRIDES
+
+    overrides = [*TINY_OVERRIDES, "intervals.method=quantile", "model.guard=false"]
+    config = load_config(None, [*overrides, f"output.dir={tmp_path}"])
+    run = train(config, run_dir=tmp_path / "run", progress="none").path
+    data = json.loads((run / "forecaster.json").read_text())
+    item = data["conformity"][0]
+    edit(item)
+    if len(item["count"]) == 2:
+        item["errors"] = item["errors"][:2]
+    (run / "forecaster.json").write_text(json.dumps(data))
+    with pytest.raises(RunError, match=message):
+        load_run(reseal(run))
+
+
+def test_a_forecaster_file_of_an_earlier_version_has_no_conformity(tiny_run, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run.path, copy)
+    data = json.loads((copy / "forecaster.json").read_text())
+    del data["conformity"]
+    del data["calibration"]["signed"]
+    (copy / "forecaster.json").write_text(json.dumps(data))
+    run = load_run(reseal(copy))
+    assert run.conformity == {} and run.calibration is not None
+    assert not run.calibration.signed
 
 
 def test_a_forecaster_file_of_an_earlier_version_has_no_blend(tiny_run, tmp_path: Path):

@@ -78,8 +78,9 @@ class Calibration:
         When that rank exceeds `n` (fewer than `100 / (100 - L) - 1` errors: 19 for 95 %) the
         exact bound is infinite; the bound is then widened to the larger of the largest error
         and the normal quantile of the errors' root mean square, never below a lower level's.
-        Signed scores are widened to the largest score instead, at least 0: never narrower
-        than the network's own band.
+        Signed scores take the largest score instead (which, with `n` exchangeable scores,
+        covers at least `n / (n + 1)`: 94 % from 17), even when it narrows the band: a band
+        the network left too wide is not kept too wide for lack of scores.
         """
         bounds = np.empty(self.steps)
         short = False
@@ -95,7 +96,7 @@ class Calibration:
                 bounds[step] = _order_statistic(kept, count, rank)
             else:
                 short = True
-                widest = 0.0 if self.signed else z * float(self.rms[step])
+                widest = -math.inf if self.signed else z * float(self.rms[step])
                 bounds[step] = max(float(kept[-1]), widest)
         return bounds, short
 
@@ -153,7 +154,7 @@ def too_few_note(
     fewest = min(int(each[level].count.min()) for level in short)
     listed = ", ".join(f"{level:g} %" for level in short)
     widened = (
-        "the largest score, never narrower than the network's quantiles"
+        "the largest score (covering at least n / (n + 1) of new actuals)"
         if each[short[0]].signed
         else "the largest error or a normal fit to the errors, whichever is wider"
     )

@@ -158,9 +158,9 @@ def test_signed_scores_give_a_bound_that_can_narrow_a_band():
     assert not short and bound[0] == -20.0  # rank ceil(101 * 0.8) = 81 of the sorted scores
     restored = Calibration.from_dict(calibration.to_dict())
     assert restored.signed and restored.bound(80)[0][0] == -20.0
-    # Too few scores for the level: the largest score, but never a narrower band than trained.
+    # Too few scores for the level: the largest score, even when it narrows the band.
     few = Calibration.from_errors(np.array([[-3.0], [-2.0]]), signed=True)
-    assert few.bound(95) == (pytest.approx([0.0]), True)
+    assert few.bound(95) == (pytest.approx([-2.0]), True)
     assert Calibration.from_errors(np.array([[-3.0], [2.0]]), signed=True).bound(95)[0][0] == 2.0
     note = too_few_note({80.0: calibration, 95.0: few}, [80.0, 95.0])
     assert note is not None and "only 2 calibration error(s)" in note and "80 %" not in note
